@@ -31,11 +31,20 @@ pub fn proof_of_work(tx: &mut Transaction, mwm: u8, threads: usize, cancel: &Can
         min_weight_magnitude: mwm,
         threads,
     };
-    let outcome = hub_pow::search(&tx.to_trits(), &options, cancel).map_err(|_| Error::OutOfRange {
-        field: "minWeightMagnitude",
-        value: mwm.into(),
-        min: 1,
-        max: hub_pow::MAX_MIN_WEIGHT_MAGNITUDE.into(),
+    let outcome = hub_pow::search(&tx.to_trits(), &options, cancel).map_err(|e| match e {
+        hub_pow::PowError::TooManyThreads { value } => Error::OutOfRange {
+            field: "threads",
+            value: value as i128,
+            min: 0,
+            max: hub_pow::MAX_THREADS as i128,
+        },
+        // A transaction always encodes to 8019 valid trits, so only the weight is left.
+        _ => Error::OutOfRange {
+            field: "minWeightMagnitude",
+            value: mwm.into(),
+            min: 1,
+            max: hub_pow::MAX_MIN_WEIGHT_MAGNITUDE.into(),
+        },
     })?;
     match outcome {
         hub_pow::Outcome::Found { nonce, .. } => {
@@ -49,7 +58,13 @@ pub fn proof_of_work(tx: &mut Transaction, mwm: u8, threads: usize, cancel: &Can
 /// Attaches a bundle (transactions in index order) on top of `trunk` and
 /// `branch`. Returns the attached transactions in index order, or `None` if
 /// cancelled.
-pub fn attach_bundle(transactions: &[Transaction], trunk: Hash, branch: Hash, options: &AttachOptions, cancel: &Cancel) -> Result<Option<Vec<Transaction>>, Error> {
+pub fn attach_bundle(
+    transactions: &[Transaction],
+    trunk: Hash,
+    branch: Hash,
+    options: &AttachOptions,
+    cancel: &Cancel,
+) -> Result<Option<Vec<Transaction>>, Error> {
     let timestamp = Int27::for_field("attachmentTimestamp", options.timestamp_ms)?;
     let upper = Int27::new(Int27::MAX)?;
     let mut attached: Vec<Transaction> = transactions.to_vec();

@@ -82,7 +82,7 @@ pub struct InputSlot {
 
 enum Entry {
     Input(Input),
-    Output(Output),
+    Output(Box<Output>),
 }
 
 /// Lays out and finalises a bundle.
@@ -98,8 +98,7 @@ pub const MAX_BUNDLE_TRANSACTIONS: usize = 10_000;
 impl BundleBuilder {
     /// A builder whose transactions carry `timestamp_s` (seconds since epoch).
     pub fn new(timestamp_s: u64) -> Result<Self, Error> {
-        let timestamp =
-            Int27::for_field("timestamp", i64::try_from(timestamp_s).unwrap_or(i64::MAX))?;
+        let timestamp = Int27::for_field("timestamp", i64::try_from(timestamp_s).unwrap_or(i64::MAX))?;
         Ok(Self {
             timestamp,
             entries: Vec::new(),
@@ -114,7 +113,7 @@ impl BundleBuilder {
 
     /// Appends an output.
     pub fn output(mut self, output: Output) -> Self {
-        self.entries.push(Entry::Output(output));
+        self.entries.push(Entry::Output(Box::new(output)));
         self
     }
 
@@ -221,8 +220,7 @@ pub fn bundle_hash(transactions: &[Transaction]) -> Hash {
 
 fn hash_essence(essence: &[i8]) -> Hash {
     let mut kerl = Kerl::new();
-    kerl.absorb(essence)
-        .expect("essences are whole Kerl chunks");
+    kerl.absorb(essence).expect("essences are whole Kerl chunks");
     Hash::from_trits(&kerl.squeeze()).expect("Kerl output is 243 trits")
 }
 
@@ -302,9 +300,7 @@ impl UnsignedBundle {
                 index: slot.index,
                 source,
             })?;
-            if signature.0.len() != slot.security.fragments()
-                || !verify(&slot.address, &hash, &signature.0)
-            {
+            if signature.0.len() != slot.security.fragments() || !verify(&slot.address, &hash, &signature.0) {
                 return Err(SignError::BadSignature { index: slot.index });
             }
             for (offset, fragment) in signature.0.into_iter().enumerate() {

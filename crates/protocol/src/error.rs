@@ -17,18 +17,14 @@ pub enum Error {
         actual: usize,
     },
     /// A character outside the tryte alphabet `9A-Z`.
-    #[error(
-        "{field}: character {found:?} at position {position} is not a tryte (allowed: 9 and A-Z)"
-    )]
+    #[error("{field}: character {found:?} at position {position} is not a tryte (allowed: 9 and A-Z)")]
     NotTryte {
         field: &'static str,
         position: usize,
         found: char,
     },
     /// A character outside the alphabet a field allows.
-    #[error(
-        "{field}: character {found:?} at position {position} is not allowed (allowed: {allowed})"
-    )]
+    #[error("{field}: character {found:?} at position {position} is not allowed (allowed: {allowed})")]
     NotInAlphabet {
         field: &'static str,
         position: usize,
@@ -55,10 +51,7 @@ pub enum Error {
     },
     /// Any other rule, stated in words.
     #[error("{field}: {rule}")]
-    Rule {
-        field: &'static str,
-        rule: &'static str,
-    },
+    Rule { field: &'static str, rule: &'static str },
 }
 
 impl Error {

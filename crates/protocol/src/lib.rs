@@ -12,7 +12,7 @@
 //! independent libraries; proof of work is our own (`hub-pow`).
 
 pub mod address;
-// pub mod attach;
+pub mod attach;
 pub mod bundle;
 pub mod error;
 pub mod seed;

@@ -14,9 +14,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crypto::hashes::ternary::kerl::bigint::{
-    binary_representation::U8Repr, endianness::BigEndian, I384, T242,
-};
+use crypto::hashes::ternary::kerl::bigint::{binary_representation::U8Repr, endianness::BigEndian, I384, T242};
 use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -129,8 +127,7 @@ impl fmt::Display for SecurityLevel {
 }
 
 /// The alphabet of seed UUIDs (standard base64 symbols).
-pub const SEED_UUID_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub const SEED_UUID_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// The per-address secret handle: exactly 64 characters of `A-Z a-z 0-9 + /`
 /// (≈384 bits), not an RFC-4122 UUID. With the salt it yields the seed.
@@ -331,25 +328,18 @@ impl Argon2Params {
                 max: u32::MAX.into(),
             });
         }
-        let params = argon2::Params::new(
-            self.m_cost_kib,
-            self.t_cost,
-            self.parallelism,
-            Some(SEED_BYTES),
-        )
-        .map_err(|_| Error::Rule {
-            field: "argon2 parameters",
-            rule: "rejected by Argon2",
-        })?;
+        let params =
+            argon2::Params::new(self.m_cost_kib, self.t_cost, self.parallelism, Some(SEED_BYTES)).map_err(|_| {
+                Error::Rule {
+                    field: "argon2 parameters",
+                    rule: "rejected by Argon2",
+                }
+            })?;
         let algorithm = match self.mode {
             Argon2Mode::Id => argon2::Algorithm::Argon2id,
             Argon2Mode::I => argon2::Algorithm::Argon2i,
         };
-        Ok(argon2::Argon2::new(
-            algorithm,
-            argon2::Version::V0x13,
-            params,
-        ))
+        Ok(argon2::Argon2::new(algorithm, argon2::Version::V0x13, params))
     }
 }
 
@@ -361,11 +351,7 @@ pub fn derive_seed(uuid: &SeedUuid, salt: &Salt, params: &Argon2Params) -> Resul
     let argon2 = params.build()?;
     let mut bytes = Zeroizing::new([0u8; SEED_BYTES]);
     argon2
-        .hash_password_into(
-            uuid.as_str().as_bytes(),
-            salt.expose_bytes(),
-            &mut bytes[..],
-        )
+        .hash_password_into(uuid.as_str().as_bytes(), salt.expose_bytes(), &mut bytes[..])
         .map_err(|_| Error::Rule {
             field: "argon2",
             rule: "derivation failed",
@@ -398,10 +384,7 @@ mod tests {
         let b = SeedUuid::generate();
         assert_ne!(a, b);
         assert_eq!(SeedUuid::parse(a.as_str()).unwrap(), a);
-        assert!(
-            format!("{a:?}").len() < 20,
-            "Debug must not print the whole UUID"
-        );
+        assert!(format!("{a:?}").len() < 20, "Debug must not print the whole UUID");
     }
 
     #[test]
@@ -435,16 +418,23 @@ mod tests {
 
     #[test]
     fn argon2_params_are_checked() {
-        let mut p = Argon2Params::default();
-        assert!(p.validate().is_ok());
-        p.t_cost = 0;
-        assert!(p.validate().is_err());
-        let mut p = Argon2Params::default();
-        p.m_cost_kib = 4;
-        assert!(p.validate().is_err());
-        let mut p = Argon2Params::default();
-        p.parallelism = 0;
-        assert!(p.validate().is_err());
+        assert!(Argon2Params::default().validate().is_ok());
+        for bad in [
+            Argon2Params {
+                t_cost: 0,
+                ..Default::default()
+            },
+            Argon2Params {
+                m_cost_kib: 4,
+                ..Default::default()
+            },
+            Argon2Params {
+                parallelism: 0,
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn view<'a>(field: &'static str, trits: &'a [i8]) -> Result<&'a Trits<T1B1>, Err
     })
 }
 
-fn view_mut<'a>(trits: &'a mut [i8]) -> &'a mut Trits<T1B1> {
+fn view_mut(trits: &mut [i8]) -> &mut Trits<T1B1> {
     let len = trits.len();
     // Output buffers are initialised with zeros by callers in this module.
     Trits::<T1B1>::try_from_raw_mut(trits, len).expect("output buffers hold trits")
@@ -77,8 +77,7 @@ impl Kerl {
     /// Squeezes one 243-trit hash.
     pub fn squeeze(&mut self) -> [i8; HASH_TRITS] {
         let mut out = [0i8; HASH_TRITS];
-        self.squeeze_into(&mut out)
-            .expect("one chunk is a valid length");
+        self.squeeze_into(&mut out).expect("one chunk is a valid length");
         out
     }
 }
@@ -108,8 +107,7 @@ mod tests {
     fn kerl_of_known_address_gives_known_checksum() {
         // Address checksum vector from ../shared/vectors/addresses.txt: the
         // checksum is the last 9 trytes of Kerl(address).
-        let address =
-            "WLVZXWARPSYCWJMBZJGXHUOVYBVCEKMNQDMXHCAEJZFLFLMHFYYQQSSLVYWAZWESKXZOROLU9OQFRVDEW";
+        let address = "WLVZXWARPSYCWJMBZJGXHUOVYBVCEKMNQDMXHCAEJZFLFLMHFYYQQSSLVYWAZWESKXZOROLU9OQFRVDEW";
         let hash = kerl(&parse_trits("address", address).unwrap()).unwrap();
         assert_eq!(&trits_to_trytes(&hash)[72..], "CHKKXPWGY");
     }

@@ -54,11 +54,7 @@ pub fn check_trytes(field: &'static str, s: &str, len: Option<usize>) -> Result<
         .enumerate()
         .find(|(_, c)| !c.is_ascii() || tryte_value(*c as u8).is_none())
     {
-        Some((position, found)) => Err(Error::NotTryte {
-            field,
-            position,
-            found,
-        }),
+        Some((position, found)) => Err(Error::NotTryte { field, position, found }),
         None => Ok(()),
     }
 }
@@ -155,10 +151,7 @@ pub fn int_to_trits(field: &'static str, value: i64, out: &mut [i8]) -> Result<(
 /// trits, which always fit in an `i64`.
 pub fn trits_to_int(trits: &[i8]) -> i64 {
     assert!(trits.len() <= 40, "at most 40 trits fit an i64");
-    trits
-        .iter()
-        .rev()
-        .fold(0i64, |acc, &t| acc * 3 + i64::from(t))
+    trits.iter().rev().fold(0i64, |acc, &t| acc * 3 + i64::from(t))
 }
 
 /// Adds one to a balanced-ternary number in place (wrapping at the top).

@@ -29,8 +29,7 @@ use std::fmt;
 use crate::address::Address;
 use crate::sponge::curl_p81;
 use crate::ternary::{
-    check_trytes, int_to_trits, max_balanced, trits_to_int, trits_to_tryte_bytes,
-    trytes_to_trits_into,
+    check_trytes, int_to_trits, max_balanced, trits_to_int, trits_to_tryte_bytes, trytes_to_trits_into,
 };
 use crate::types::{Fragment, Hash, Nonce, Tag};
 use crate::{Error, SUPPLY};
@@ -215,9 +214,7 @@ impl Transaction {
                 rule: "only the first 33 trits may be non-zero",
             });
         }
-        let int27 = |index: usize| {
-            Int27::for_field(FIELDS[index].0, trits_to_int(field_trits(trits, index)))
-        };
+        let int27 = |index: usize| Int27::for_field(FIELDS[index].0, trits_to_int(field_trits(trits, index)));
         Ok(Self {
             signature_message_fragment: Fragment::from_trits(field_trits(trits, 0))?,
             address: Address::from_trits(field_trits(trits, 1))?,
@@ -244,9 +241,7 @@ impl Transaction {
             let (_, offset, len) = FIELDS[index];
             write(&mut trits[offset * 3..(offset + len) * 3]);
         };
-        let int = |v: Int27| {
-            move |out: &mut [i8]| int_to_trits("int27", v.get(), out).expect("Int27 fits 27 trits")
-        };
+        let int = |v: Int27| move |out: &mut [i8]| int_to_trits("int27", v.get(), out).expect("Int27 fits 27 trits");
         put(0, &|o| self.signature_message_fragment.write_trits(o));
         put(1, &|o| self.address.write_trits(o));
         put(2, &|o| {
@@ -319,25 +314,8 @@ pub(crate) mod tests {
         let tag = || "[9A-Z]{27}".prop_map(|s| Tag::from_trytes(&s).unwrap());
         let int = || (-Int27::MAX..=Int27::MAX).prop_map(|v| Int27::new(v).unwrap());
         (
-            (
-                "[9A-Z]{2187}",
-                hash(),
-                (-SUPPLY..=SUPPLY),
-                tag(),
-                int(),
-                int(),
-                int(),
-            ),
-            (
-                hash(),
-                hash(),
-                hash(),
-                tag(),
-                int(),
-                int(),
-                int(),
-                "[9A-Z]{27}",
-            ),
+            ("[9A-Z]{2187}", hash(), (-SUPPLY..=SUPPLY), tag(), int(), int(), int()),
+            (hash(), hash(), hash(), tag(), int(), int(), int(), "[9A-Z]{27}"),
         )
             .prop_map(
                 |(

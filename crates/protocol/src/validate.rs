@@ -154,20 +154,12 @@ pub fn validate(transactions: &[Transaction], options: &Options) -> Report {
         // Each value is within the supply by construction; the running total may not be.
         total += tx.value.get();
         if total.abs() > SUPPLY {
-            report.fail(
-                Rule::ValueRange,
-                Some(i),
-                "running total exceeds the supply",
-            );
+            report.fail(Rule::ValueRange, Some(i), "running total exceeds the supply");
             break;
         }
     }
     if total != 0 && !report.broke(Rule::ValueRange) {
-        report.fail(
-            Rule::ValuesSumToZero,
-            None,
-            format!("values sum to {total}"),
-        );
+        report.fail(Rule::ValuesSumToZero, None, format!("values sum to {total}"));
     }
 
     report.checked.push(Rule::ValueAddresses);
@@ -231,10 +223,7 @@ pub fn validate(transactions: &[Transaction], options: &Options) -> Report {
 /// Whether a hash ends in at least `mwm` zero trits.
 pub fn meets_weight(hash: &Hash, mwm: u8) -> bool {
     let trits = hash.to_trits();
-    usize::from(mwm) <= trits.len()
-        && trits[trits.len() - usize::from(mwm)..]
-            .iter()
-            .all(|&t| t == 0)
+    usize::from(mwm) <= trits.len() && trits[trits.len() - usize::from(mwm)..].iter().all(|&t| t == 0)
 }
 
 fn check_signatures(txs: &[&Transaction], report: &mut Report) {
@@ -248,11 +237,7 @@ fn check_signatures(txs: &[&Transaction], report: &mut Report) {
         }
         let mut fragments: Vec<Fragment> = vec![tx.signature_message_fragment.clone()];
         let mut j = i + 1;
-        while j < txs.len()
-            && fragments.len() < 3
-            && txs[j].address == tx.address
-            && txs[j].value.get() == 0
-        {
+        while j < txs.len() && fragments.len() < 3 && txs[j].address == tx.address && txs[j].value.get() == 0 {
             fragments.push(txs[j].signature_message_fragment.clone());
             j += 1;
         }

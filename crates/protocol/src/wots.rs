@@ -93,9 +93,7 @@ fn address_from_trits(trits: &Trits<T1B1>) -> Address {
 /// The address of `(seed, index, security)`.
 pub fn address(seed: &Seed, index: u64, security: SecurityLevel) -> Address {
     let key = private_key(seed, index, security);
-    let public = key
-        .generate_public_key()
-        .expect("Kerl sponge operations succeed");
+    let public = key.generate_public_key().expect("Kerl sponge operations succeed");
     address_from_trits(public.as_trits())
 }
 
@@ -143,9 +141,7 @@ fn normalized_trits(hash: &Hash) -> TritBuf<T1B1Buf> {
 /// Signs `bundle_hash` with the key of `(seed, index, security)`.
 pub fn sign(seed: &Seed, index: u64, security: SecurityLevel, bundle_hash: &Hash) -> Signature {
     let mut key = private_key(seed, index, security);
-    let signature = key
-        .sign(&normalized_trits(bundle_hash))
-        .expect("message is 243 trits");
+    let signature = key.sign(&normalized_trits(bundle_hash)).expect("message is 243 trits");
     let fragments = signature
         .as_trits()
         .as_i8_slice()
@@ -196,10 +192,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn vector_seed() -> Seed {
-        Seed::from_trytes(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9",
-        )
-        .unwrap()
+        Seed::from_trytes("ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9").unwrap()
     }
 
     #[test]
@@ -225,10 +218,7 @@ mod tests {
         assert!(Signature::from_trytes("").is_err());
         assert!(Signature::from_trytes(&"9".repeat(2188)).is_err());
         assert!(Signature::from_trytes(&"9".repeat(4 * 2187)).is_err());
-        assert_eq!(
-            Signature::from_trytes(&"9".repeat(4374)).unwrap().0.len(),
-            2
-        );
+        assert_eq!(Signature::from_trytes(&"9".repeat(4374)).unwrap().0.len(), 2);
         assert!(recover_address(&Hash::NULL, &[]).is_err());
     }
 

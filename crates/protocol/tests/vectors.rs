@@ -6,9 +6,7 @@ use hub_protocol::bundle::{BundleBuilder, Input, Output};
 use hub_protocol::seed::derive_seed;
 use hub_protocol::validate::{validate, Options};
 use hub_protocol::wots::{self, Signature};
-use hub_protocol::{
-    Address, Argon2Params, Hash, Salt, SecurityLevel, Seed, SeedUuid, Tag, Transaction,
-};
+use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel, Seed, SeedUuid, Tag, Transaction};
 
 const ADDRESSES: &str = include_str!("vectors/addresses.txt");
 const HUB_SIGNATURE: &str = include_str!("vectors/hub-signature-sec2.txt");
@@ -16,11 +14,7 @@ const IOTAJS_BUNDLE: &str = include_str!("vectors/iotajs-signed-bundle-4tx.txt")
 
 fn comment_value<'a>(text: &'a str, key: &str) -> &'a str {
     text.lines()
-        .find_map(|l| {
-            l.strip_prefix("# ")
-                .and_then(|l| l.strip_prefix(key))
-                .map(str::trim)
-        })
+        .find_map(|l| l.strip_prefix("# ").and_then(|l| l.strip_prefix(key)).map(str::trim))
         .unwrap_or_else(|| panic!("vector has no `{key}` line"))
 }
 
@@ -36,11 +30,7 @@ fn addresses_agreed_by_three_libraries() {
         let security: SecurityLevel = cols[0].parse().unwrap();
         let index: u64 = cols[1].parse().unwrap();
         let address = wots::address(&seed, index, security);
-        assert_eq!(
-            address.as_str(),
-            cols[2],
-            "security {security} index {index}"
-        );
+        assert_eq!(address.as_str(), cols[2], "security {security} index {index}");
         if let Some(checksum) = cols.get(3) {
             assert_eq!(address.checksum(), *checksum);
         }
@@ -137,10 +127,7 @@ fn iotajs_bundle_validates_and_round_trips() {
     let mut shuffled = txs.clone();
     shuffled.reverse();
     assert!(validate(&shuffled, &Options::default()).is_valid());
-    for (tx, line) in txs
-        .iter()
-        .zip(IOTAJS_BUNDLE.lines().filter(|l| !l.starts_with('#')))
-    {
+    for (tx, line) in txs.iter().zip(IOTAJS_BUNDLE.lines().filter(|l| !l.starts_with('#'))) {
         assert_eq!(tx.to_trytes(), line.trim());
     }
 }
@@ -162,10 +149,7 @@ fn our_builder_reproduces_the_iotajs_bundle() {
             amount: 100,
             security: SecurityLevel::Medium,
         })
-        .output(Output::new(
-            wots::address(&seed, 1, SecurityLevel::Medium),
-            60,
-        ))
+        .output(Output::new(wots::address(&seed, 1, SecurityLevel::Medium), 60))
         .build()
         .unwrap();
     assert_eq!(unsigned.hash(), txs[0].bundle);
@@ -175,9 +159,7 @@ fn our_builder_reproduces_the_iotajs_bundle() {
         "JVBTEST99999999999999999999"
     );
     let signed = unsigned
-        .sign(|slot, hash| {
-            Ok::<_, std::convert::Infallible>(wots::sign(&seed, 0, slot.security, hash))
-        })
+        .sign(|slot, hash| Ok::<_, std::convert::Infallible>(wots::sign(&seed, 0, slot.security, hash)))
         .unwrap();
     assert_eq!(signed, txs, "same transactions, signatures included");
     let _ = ChecksumPolicy::Without;

@@ -1,0 +1,155 @@
+//! A local IOTA node for Hub: the default node of `hub serve` and the test
+//! bed of every test that needs a Tangle.
+//!
+//! The legacy network no longer runs, so Hub ships its own node. It speaks
+//! the IRI JSON API Hub uses, keeps a real ledger from a genesis allocation,
+//! and checks what a real node checks: proof of work and structure on store,
+//! complete and validly signed bundles, balances that never go negative. A
+//! coordinator issues milestones on an interval (or on demand) confirming
+//! consistent tips; a faucet pays from the genesis with real signed bundles;
+//! faults can be switched on at run time; everything persists in a data
+//! directory.
+//!
+//! Modules: `tangle` (storage and indexes), `ledger` (balances and the
+//! consistency rule), `node` (the commands, coordinator and faucet),
+//! `persist` (files), `http` (the API), `faults`.
+
+pub mod faults;
+pub mod http;
+pub mod ledger;
+pub mod node;
+pub mod persist;
+pub mod tangle;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::{Faults, SyncFault};
+pub use node::{FundReceipt, Milestone, Node, NodeConfig};
+pub use persist::Genesis;
+
+/// How to run a devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// HTTP listen address (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Data directory; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Minimum weight magnitude.
+    pub mwm: u8,
+    /// Milestone interval; 0 issues milestones only on demand.
+    pub milestone_interval_ms: u64,
+    /// Genesis allocation for a new data directory.
+    pub genesis: Genesis,
+}
+
+impl Default for DevnetConfig {
+    /// 127.0.0.1:14265, in memory, MWM 9, a milestone every 5 s, the default genesis.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 14265)),
+            data_dir: None,
+            mwm: 9,
+            milestone_interval_ms: 5_000,
+            genesis: Genesis::default(),
+        }
+    }
+}
+
+/// A running devnet.
+pub struct Devnet {
+    node: Arc<Node>,
+    url: String,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    coordinator: tokio::task::JoinHandle<()>,
+}
+
+impl Devnet {
+    /// Opens the node, binds the listener and starts the coordinator.
+    pub async fn start(config: DevnetConfig) -> Result<Self, String> {
+        if config.mwm == 0 || config.mwm > hub_pow::MAX_MIN_WEIGHT_MAGNITUDE {
+            return Err(format!(
+                "mwm must be between 1 and {}",
+                hub_pow::MAX_MIN_WEIGHT_MAGNITUDE
+            ));
+        }
+        let node_config = NodeConfig {
+            mwm: config.mwm,
+            genesis: config.genesis.clone(),
+            data_dir: config.data_dir.clone(),
+        };
+        let node = tokio::task::spawn_blocking(move || Node::open(node_config))
+            .await
+            .map_err(|e| e.to_string())??;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let (shutdown, mut stop_server) = tokio::sync::watch::channel(false);
+        let app = http::router(node.clone());
+        let server = tokio::spawn(async move {
+            let stop = async move {
+                let _ = stop_server.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+                tracing::error!("devnet HTTP server failed: {e}");
+            }
+        });
+        let coordinator = tokio::spawn(coordinate(
+            node.clone(),
+            config.milestone_interval_ms,
+            shutdown.subscribe(),
+        ));
+        tracing::info!(url = %format!("http://{local}"), "devnet listening");
+        Ok(Self {
+            node,
+            url: format!("http://{local}"),
+            shutdown,
+            server,
+            coordinator,
+        })
+    }
+
+    /// The API URL, e.g. `http://127.0.0.1:14265`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The node itself, for in-process use.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// Stops the server and the coordinator and waits for them.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        let _ = self.coordinator.await;
+    }
+}
+
+async fn coordinate(node: Arc<Node>, interval_ms: u64, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if interval_ms == 0 {
+        return;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_millis(interval_ms));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if node.milestones_paused() {
+            continue;
+        }
+        let node = node.clone();
+        match tokio::task::spawn_blocking(move || node.issue_milestone()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("milestone failed: {e}"),
+            Err(e) => tracing::error!("milestone task failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `hub`: the one binary an operator runs.
+//!
+//! Today it carries the operator tools (`hub util …`) and the devnet (`hub
+//! devnet`); the server and the signing server join it as their issues land. Commands
+//! print results on stdout, one-line errors on stderr, and exit non-zero on
+//! failure. Secrets are read from stdin or files, never from arguments.
+
+mod bench;
+mod devnet;
+mod util;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Hub: a wallet management server for exchanges holding legacy IOTA tokens.
+#[derive(Parser)]
+#[command(name = "hub", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Operator tools: seeds, addresses, checksums, proof of work, bundle checks, benchmarks.
+    #[command(subcommand)]
+    Util(util::UtilCommand),
+    /// Run a local IOTA node (the devnet), or ask one for test tokens.
+    Devnet(devnet::DevnetArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let result = match cli.command {
+        Command::Util(command) => util::run(command, &mut stdin.lock(), &mut stdout.lock()),
+        Command::Devnet(args) => devnet::run(args, &mut stdout.lock()),
+    };
+    let _ = io::stdout().flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
