@@ -20,7 +20,9 @@ use hub_protocol::{wots, Address, SecurityLevel, Seed, Transaction};
 use rand::Rng;
 
 fn random_address(rng: &mut impl Rng) -> Address {
-    let trytes: String = (0..80).map(|_| hub_protocol::ternary::TRYTE_ALPHABET[rng.gen_range(0..27)] as char).collect();
+    let trytes: String = (0..80)
+        .map(|_| hub_protocol::ternary::TRYTE_ALPHABET[rng.gen_range(0..27)] as char)
+        .collect();
     Address::from_trytes(&format!("{trytes}9")).unwrap()
 }
 
