@@ -1,12 +1,14 @@
 //! `hub`: the one binary an operator runs.
 //!
-//! Today it carries the operator tools (`hub util …`) and the devnet (`hub
-//! devnet`); the server and the signing server join it as their issues land. Commands
+//! It carries the server (`hub serve`), the devnet (`hub devnet`) and the
+//! operator tools (`hub util …`); the signing server joins it with its issue. Commands
 //! print results on stdout, one-line errors on stderr, and exit non-zero on
 //! failure. Secrets are read from stdin or files, never from arguments.
 
 mod bench;
+mod config;
 mod devnet;
+mod serve;
 mod util;
 
 use std::io::{self, Write};
@@ -29,6 +31,8 @@ enum Command {
     Util(util::UtilCommand),
     /// Run a local IOTA node (the devnet), or ask one for test tokens.
     Devnet(devnet::DevnetArgs),
+    /// Run the Hub server (embedded defaults: SQLite and the built-in devnet).
+    Serve(Box<config::Settings>),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Util(command) => util::run(command, &mut stdin.lock(), &mut stdout.lock()),
         Command::Devnet(args) => devnet::run(args, &mut stdout.lock()),
+        Command::Serve(settings) => serve::run(*settings, &mut stdout.lock()),
     };
     let _ = io::stdout().flush();
     match result {

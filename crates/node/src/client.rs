@@ -121,6 +121,7 @@ pub struct Client {
     http: reqwest::Client,
     config: std::sync::Arc<ClientConfig>,
     next: std::sync::Arc<AtomicUsize>,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn bad_reply(command: &'static str, reason: impl ToString) -> NodeError {
@@ -156,7 +157,13 @@ impl Client {
             http,
             config: std::sync::Arc::new(config),
             next: std::sync::Arc::new(AtomicUsize::new(0)),
+            requests: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
+    }
+
+    /// HTTP requests sent so far by this client and its clones (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// The configured endpoints.
@@ -202,6 +209,7 @@ impl Client {
                 let factor = 2u32.saturating_pow(attempt - 1);
                 tokio::time::sleep(self.config.retry_backoff.saturating_mul(factor)).await;
             }
+            self.requests.fetch_add(1, Ordering::Relaxed);
             let response = self
                 .http
                 .post(endpoint)

@@ -1,0 +1,73 @@
+//! The commands the transports call, as an object-safe trait.
+//!
+//! Servers hold an `Arc<dyn HubCommands>` rather than a `hub_core::Hub`, so
+//! that transport behaviour (encoding, error mapping, quirks) is tested with
+//! a scripted fake, independent of the database and the node.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hub_core::{AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, Transfer};
+
+/// The future every command returns: boxed so the trait stays object safe.
+pub type CommandFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send + 'a>>;
+
+/// The Hub commands implemented so far (see `hub_core::Hub` for semantics).
+pub trait HubCommands: Send + Sync + 'static {
+    /// `CreateUser`.
+    fn create_user<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, ()>;
+    /// `GetBalance`.
+    fn get_balance<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, Balance>;
+    /// `GetDepositAddress`: a new address, with checksum (90 trytes) if asked.
+    fn get_deposit_address<'a>(&'a self, user_id: &'a str, include_checksum: bool) -> CommandFuture<'a, String>;
+    /// `GetUserHistory`: the user's account events at or after `newer_than_ms`.
+    fn get_user_history<'a>(&'a self, user_id: &'a str, newer_than_ms: u64) -> CommandFuture<'a, Vec<AccountEvent>>;
+    /// `ProcessTransferBatch` (entries as given; no merging).
+    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()>;
+    /// `GetStats`.
+    fn get_stats(&self) -> CommandFuture<'_, Stats>;
+    /// `GetAddressInfo`: the user owning a deposit address.
+    fn get_address_info<'a>(&'a self, address: &'a str) -> CommandFuture<'a, String>;
+    /// `WasAddressSpentFrom`.
+    fn was_address_spent_from<'a>(&'a self, address: &'a str, validate_checksum: bool) -> CommandFuture<'a, bool>;
+    /// `BalanceSubscription`: a snapshot of events at or after `newer_than_ms`.
+    fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>>;
+}
+
+impl HubCommands for Hub {
+    fn create_user<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, ()> {
+        Box::pin(Hub::create_user(self, user_id))
+    }
+
+    fn get_balance<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, Balance> {
+        Box::pin(Hub::get_balance(self, user_id))
+    }
+
+    fn get_deposit_address<'a>(&'a self, user_id: &'a str, include_checksum: bool) -> CommandFuture<'a, String> {
+        Box::pin(Hub::get_deposit_address(self, user_id, include_checksum))
+    }
+
+    fn get_user_history<'a>(&'a self, user_id: &'a str, newer_than_ms: u64) -> CommandFuture<'a, Vec<AccountEvent>> {
+        Box::pin(Hub::get_user_history(self, user_id, newer_than_ms))
+    }
+
+    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()> {
+        Box::pin(Hub::process_transfer_batch(self, transfers))
+    }
+
+    fn get_stats(&self) -> CommandFuture<'_, Stats> {
+        Box::pin(Hub::get_stats(self))
+    }
+
+    fn get_address_info<'a>(&'a self, address: &'a str) -> CommandFuture<'a, String> {
+        Box::pin(Hub::get_address_info(self, address))
+    }
+
+    fn was_address_spent_from<'a>(&'a self, address: &'a str, validate_checksum: bool) -> CommandFuture<'a, bool> {
+        Box::pin(Hub::was_address_spent_from(self, address, validate_checksum))
+    }
+
+    fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>> {
+        Box::pin(Hub::balance_subscription(self, newer_than_ms))
+    }
+}

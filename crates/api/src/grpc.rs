@@ -1,0 +1,311 @@
+//! The gRPC service `hub.rpc.Hub`.
+//!
+//! Translates between the wire messages of the original Hub and the
+//! [`HubCommands`], and maps every `HubError` to a status the original's
+//! clients understand: CANCELLED for "disabled/not found", otherwise
+//! FAILED_PRECONDITION with a readable message and a serialized
+//! `hub.rpc.Error { code }` in the details (hub-behaviour.md §2.1.1, §2.2).
+//! Commands that arrive with a later issue answer UNIMPLEMENTED.
+
+// tonic's API returns `Result<_, Status>` everywhere; `Status` is large by design.
+#![allow(clippy::result_large_err)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hub_core::{AccountEvent, BalanceEvent, HubError, Transfer};
+use prost::Message;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::Stream;
+use tonic::{Code, Request, Response, Status};
+
+use crate::commands::HubCommands;
+use crate::proto::hub as pb;
+use crate::proto::hub::hub_server::{Hub, HubServer};
+
+/// The `hub.rpc.Hub` implementation over some [`HubCommands`].
+#[derive(Clone)]
+pub struct HubService {
+    commands: Arc<dyn HubCommands>,
+}
+
+impl HubService {
+    /// A service calling `commands`.
+    pub fn new(commands: Arc<dyn HubCommands>) -> Self {
+        Self { commands }
+    }
+}
+
+/// The tonic service to add to a `tonic::transport::Server` (plain or TLS).
+pub fn grpc_service(commands: Arc<dyn HubCommands>) -> HubServer<HubService> {
+    HubServer::new(HubService::new(commands))
+}
+
+/// Serves `hub.rpc.Hub` in plaintext on `listener` until `shutdown` completes.
+pub async fn serve_grpc(
+    listener: tokio::net::TcpListener,
+    commands: Arc<dyn HubCommands>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .add_service(grpc_service(commands))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
+
+/// The status for a failed command.
+pub fn error_status(error: &HubError) -> Status {
+    if error.is_cancelled() {
+        return Status::cancelled(error.to_string());
+    }
+    if matches!(error, HubError::Internal(_)) {
+        tracing::warn!(%error, ?error, "command failed with an internal error");
+    }
+    let details = pb::Error {
+        code: error.code() as i32,
+    }
+    .encode_to_vec();
+    Status::with_details(Code::FailedPrecondition, error.to_string(), details.into())
+}
+
+fn unimplemented(rpc: &str) -> Status {
+    Status::unimplemented(format!("{rpc} is not implemented yet"))
+}
+
+/// The wire form of a user-account event.
+pub fn account_event(event: AccountEvent) -> pb::UserAccountBalanceEvent {
+    pb::UserAccountBalanceEvent {
+        user_id: event.user_id,
+        timestamp: event.timestamp_ms,
+        r#type: event.kind.proto(),
+        amount: event.amount,
+        sweep_bundle_hash: event.sweep_bundle_hash,
+        withdrawal_uuid: event.withdrawal_uuid,
+    }
+}
+
+/// The wire form of one `BalanceSubscription` event.
+pub fn balance_event(event: BalanceEvent) -> pb::BalanceEvent {
+    use pb::balance_event::TheEvent;
+    let the_event = match event {
+        BalanceEvent::UserAccount(event) => TheEvent::UserAccountEvent(account_event(event)),
+        BalanceEvent::UserAddress(event) => TheEvent::UserAddressEvent(pb::UserAddressBalanceEvent {
+            user_id: event.user_id,
+            user_address: event.address,
+            amount: event.amount,
+            reason: event.reason.proto(),
+            hash: event.hash,
+            timestamp: event.timestamp_ms,
+            message: event.message,
+        }),
+        BalanceEvent::HubAddress(event) => TheEvent::HubAddressEvent(pb::HubAddressBalanceEvent {
+            hub_address: event.hub_address,
+            amount: event.amount,
+            reason: event.reason.proto(),
+            sweep_bundle_hash: event.sweep_bundle_hash,
+            timestamp: event.timestamp_ms,
+        }),
+    };
+    pb::BalanceEvent {
+        the_event: Some(the_event),
+    }
+}
+
+/// A finite server stream.
+type Snapshot<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl Hub for HubService {
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::CreateUserReply>, Status> {
+        let request = request.into_inner();
+        self.commands
+            .create_user(&request.user_id)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::CreateUserReply {}))
+    }
+
+    async fn get_balance(
+        &self,
+        request: Request<pb::GetBalanceRequest>,
+    ) -> Result<Response<pb::GetBalanceReply>, Status> {
+        let request = request.into_inner();
+        let balance = self
+            .commands
+            .get_balance(&request.user_id)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetBalanceReply {
+            available: balance.available,
+            pending_deposit: balance.pending_deposit,
+        }))
+    }
+
+    async fn get_deposit_address(
+        &self,
+        request: Request<pb::GetDepositAddressRequest>,
+    ) -> Result<Response<pb::GetDepositAddressReply>, Status> {
+        let request = request.into_inner();
+        let address = self
+            .commands
+            .get_deposit_address(&request.user_id, request.include_checksum)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetDepositAddressReply { address }))
+    }
+
+    async fn user_withdraw(
+        &self,
+        _: Request<pb::UserWithdrawRequest>,
+    ) -> Result<Response<pb::UserWithdrawReply>, Status> {
+        Err(unimplemented("UserWithdraw"))
+    }
+
+    async fn user_withdraw_cancel(
+        &self,
+        _: Request<pb::UserWithdrawCancelRequest>,
+    ) -> Result<Response<pb::UserWithdrawCancelReply>, Status> {
+        Err(unimplemented("UserWithdrawCancel"))
+    }
+
+    async fn get_user_history(
+        &self,
+        request: Request<pb::GetUserHistoryRequest>,
+    ) -> Result<Response<pb::GetUserHistoryReply>, Status> {
+        // The original ignored both request fields (hub-behaviour.md §2.3.6 [BUG]).
+        let request = request.into_inner();
+        let events = self
+            .commands
+            .get_user_history(&request.user_id, request.newer_than)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetUserHistoryReply {
+            events: events.into_iter().map(account_event).collect(),
+        }))
+    }
+
+    async fn process_transfer_batch(
+        &self,
+        request: Request<pb::ProcessTransferBatchRequest>,
+    ) -> Result<Response<pb::ProcessTransferBatchReply>, Status> {
+        // gRPC passes entries through unmerged, as the original did (§2.3.7).
+        let transfers: Vec<Transfer> = request
+            .into_inner()
+            .transfers
+            .into_iter()
+            .map(|t| Transfer {
+                user_id: t.user_id,
+                amount: t.amount,
+            })
+            .collect();
+        self.commands
+            .process_transfer_batch(&transfers)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::ProcessTransferBatchReply {}))
+    }
+
+    type BalanceSubscriptionStream = Snapshot<pb::BalanceEvent>;
+
+    async fn balance_subscription(
+        &self,
+        request: Request<pb::BalanceSubscriptionRequest>,
+    ) -> Result<Response<Self::BalanceSubscriptionStream>, Status> {
+        let request = request.into_inner();
+        let events = self
+            .commands
+            .balance_subscription(request.newer_than)
+            .await
+            .map_err(|e| error_status(&e))?;
+        let stream = tokio_stream::iter(events.into_iter().map(|event| Ok(balance_event(event))));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_stats(&self, _: Request<pb::GetStatsRequest>) -> Result<Response<pb::GetStatsReply>, Status> {
+        let stats = self.commands.get_stats().await.map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetStatsReply {
+            total_balance: stats.total_balance,
+        }))
+    }
+
+    type SweepSubscriptionStream = Snapshot<pb::SweepEvent>;
+
+    async fn sweep_subscription(
+        &self,
+        _: Request<pb::SweepSubscriptionRequest>,
+    ) -> Result<Response<Self::SweepSubscriptionStream>, Status> {
+        Err(unimplemented("SweepSubscription"))
+    }
+
+    async fn get_address_info(
+        &self,
+        request: Request<pb::GetAddressInfoRequest>,
+    ) -> Result<Response<pb::GetAddressInfoReply>, Status> {
+        let request = request.into_inner();
+        let user_id = self
+            .commands
+            .get_address_info(&request.address)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetAddressInfoReply { user_id }))
+    }
+
+    async fn sweep_info(&self, _: Request<pb::SweepInfoRequest>) -> Result<Response<pb::SweepEvent>, Status> {
+        Err(unimplemented("SweepInfo"))
+    }
+
+    async fn sign_bundle(&self, _: Request<pb::SignBundleRequest>) -> Result<Response<pb::SignBundleReply>, Status> {
+        Err(unimplemented("SignBundle"))
+    }
+
+    async fn sweep_detail(&self, _: Request<pb::SweepDetailRequest>) -> Result<Response<pb::SweepDetailReply>, Status> {
+        Err(unimplemented("SweepDetail"))
+    }
+
+    async fn was_withdrawal_cancelled(
+        &self,
+        _: Request<pb::WasWithdrawalCancelledRequest>,
+    ) -> Result<Response<pb::WasWithdrawalCancelledReply>, Status> {
+        Err(unimplemented("WasWithdrawalCancelled"))
+    }
+
+    async fn was_address_spent_from(
+        &self,
+        request: Request<pb::WasAddressSpentFromRequest>,
+    ) -> Result<Response<pb::WasAddressSpentFromReply>, Status> {
+        let request = request.into_inner();
+        let spent = self
+            .commands
+            .was_address_spent_from(&request.address, request.validate_checksum)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::WasAddressSpentFromReply {
+            was_address_spent_from: spent,
+        }))
+    }
+
+    async fn recover_funds(
+        &self,
+        _: Request<pb::RecoverFundsRequest>,
+    ) -> Result<Response<pb::RecoverFundsReply>, Status> {
+        Err(unimplemented("RecoverFunds"))
+    }
+
+    async fn get_seed_for_address(
+        &self,
+        _: Request<pb::GetSeedForAddressRequest>,
+    ) -> Result<Response<pb::GetSeedForAddressReply>, Status> {
+        Err(unimplemented("GetSeedForAddress"))
+    }
+
+    async fn get_seed_for_uuid(
+        &self,
+        _: Request<pb::GetSeedForUuidRequest>,
+    ) -> Result<Response<pb::GetSeedForUuidReply>, Status> {
+        Err(unimplemented("GetSeedForUUID"))
+    }
+}

@@ -1,0 +1,233 @@
+//! The 19 commands of the HTTP protocol: their names, arguments and replies.
+//!
+//! Each command reads its arguments by the original's names and builds the
+//! reply with the original's keys (note `userID` in history events and
+//! `withdrawalUuid` in subscription events), so existing HTTP clients keep
+//! working (hub-behaviour.md §2.3).
+
+use hub_core::{AccountEvent, BalanceEvent};
+
+use super::args::{Args, Failure};
+use super::json::LegacyObject;
+use crate::commands::HubCommands;
+
+/// A command name of the protocol (equal to the gRPC method name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    CreateUser,
+    GetBalance,
+    GetDepositAddress,
+    UserWithdraw,
+    UserWithdrawCancel,
+    GetUserHistory,
+    ProcessTransferBatch,
+    BalanceSubscription,
+    GetStats,
+    SweepSubscription,
+    GetAddressInfo,
+    SweepInfo,
+    SignBundle,
+    SweepDetail,
+    WasWithdrawalCancelled,
+    WasAddressSpentFrom,
+    RecoverFunds,
+    GetSeedForAddress,
+    GetSeedForUuid,
+}
+
+impl Command {
+    const ALL: [Command; 19] = [
+        Command::CreateUser,
+        Command::GetBalance,
+        Command::GetDepositAddress,
+        Command::UserWithdraw,
+        Command::UserWithdrawCancel,
+        Command::GetUserHistory,
+        Command::ProcessTransferBatch,
+        Command::BalanceSubscription,
+        Command::GetStats,
+        Command::SweepSubscription,
+        Command::GetAddressInfo,
+        Command::SweepInfo,
+        Command::SignBundle,
+        Command::SweepDetail,
+        Command::WasWithdrawalCancelled,
+        Command::WasAddressSpentFrom,
+        Command::RecoverFunds,
+        Command::GetSeedForAddress,
+        Command::GetSeedForUuid,
+    ];
+
+    /// The wire name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Command::CreateUser => "CreateUser",
+            Command::GetBalance => "GetBalance",
+            Command::GetDepositAddress => "GetDepositAddress",
+            Command::UserWithdraw => "UserWithdraw",
+            Command::UserWithdrawCancel => "UserWithdrawCancel",
+            Command::GetUserHistory => "GetUserHistory",
+            Command::ProcessTransferBatch => "ProcessTransferBatch",
+            Command::BalanceSubscription => "BalanceSubscription",
+            Command::GetStats => "GetStats",
+            Command::SweepSubscription => "SweepSubscription",
+            Command::GetAddressInfo => "GetAddressInfo",
+            Command::SweepInfo => "SweepInfo",
+            Command::SignBundle => "SignBundle",
+            Command::SweepDetail => "SweepDetail",
+            Command::WasWithdrawalCancelled => "WasWithdrawalCancelled",
+            Command::WasAddressSpentFrom => "WasAddressSpentFrom",
+            Command::RecoverFunds => "RecoverFunds",
+            Command::GetSeedForAddress => "GetSeedForAddress",
+            Command::GetSeedForUuid => "GetSeedForUUID",
+        }
+    }
+
+    /// The command called `name` (exact, case-sensitive).
+    pub(crate) fn from_name(name: &str) -> Option<Command> {
+        Self::ALL.into_iter().find(|command| command.name() == name)
+    }
+}
+
+/// What running a command gave.
+pub(crate) enum Outcome {
+    /// The reply object.
+    Done(LegacyObject),
+    /// The command or its arguments failed.
+    Failed(Failure),
+    /// The command arrives with a later issue.
+    NotImplemented,
+}
+
+/// Runs `command` with the arguments of the request object.
+pub(crate) async fn run(commands: &dyn HubCommands, command: Command, args: &Args<'_>) -> Outcome {
+    match execute(commands, command, args).await {
+        Ok(Some(reply)) => Outcome::Done(reply),
+        Ok(None) => Outcome::NotImplemented,
+        Err(failure) => Outcome::Failed(failure),
+    }
+}
+
+async fn execute(
+    commands: &dyn HubCommands,
+    command: Command,
+    args: &Args<'_>,
+) -> Result<Option<LegacyObject>, Failure> {
+    let reply = match command {
+        Command::CreateUser => {
+            let user_id = args.required_text("userId")?;
+            commands.create_user(&user_id).await?;
+            LegacyObject::new()
+        }
+        Command::GetBalance => {
+            let user_id = args.required_text("userId")?;
+            let balance = commands.get_balance(&user_id).await?;
+            LegacyObject::new()
+                .text("available", balance.available)
+                .text("pendingDeposit", balance.pending_deposit)
+        }
+        Command::GetDepositAddress => {
+            let user_id = args.required_text("userId")?;
+            let include_checksum = args.flag("includeChecksum")?;
+            let address = commands.get_deposit_address(&user_id, include_checksum).await?;
+            LegacyObject::new().text("address", address)
+        }
+        Command::GetUserHistory => {
+            let user_id = args.required_text("userId")?;
+            let newer_than_ms = args.optional_u64("newerThan", 0)?;
+            let events = commands.get_user_history(&user_id, newer_than_ms).await?;
+            LegacyObject::events(events.into_iter().map(history_event))
+        }
+        Command::ProcessTransferBatch => {
+            let transfers = args.merged_transfers()?;
+            commands.process_transfer_batch(&transfers).await?;
+            LegacyObject::new()
+        }
+        Command::BalanceSubscription => {
+            let newer_than_ms = args.optional_u64("newerThan", 0)?;
+            let events = commands.balance_subscription(newer_than_ms).await?;
+            LegacyObject::events(events.into_iter().map(subscription_event))
+        }
+        Command::GetStats => {
+            let stats = commands.get_stats().await?;
+            LegacyObject::new().text("totalBalance", stats.total_balance)
+        }
+        Command::GetAddressInfo => {
+            let address = args.required_text("address")?;
+            let user_id = commands.get_address_info(&address).await?;
+            LegacyObject::new().text("userId", user_id)
+        }
+        Command::WasAddressSpentFrom => {
+            let address = args.required_text("address")?;
+            let validate_checksum = args.flag("validateChecksum")?;
+            let spent = commands.was_address_spent_from(&address, validate_checksum).await?;
+            LegacyObject::new().text("wasAddressSpentFrom", spent)
+        }
+        Command::UserWithdraw
+        | Command::UserWithdrawCancel
+        | Command::SweepSubscription
+        | Command::SweepInfo
+        | Command::SignBundle
+        | Command::SweepDetail
+        | Command::WasWithdrawalCancelled
+        | Command::RecoverFunds
+        | Command::GetSeedForAddress
+        | Command::GetSeedForUuid => return Ok(None),
+    };
+    Ok(Some(reply))
+}
+
+/// A `GetUserHistory` event (`userID` spelled as the original did).
+fn history_event(event: AccountEvent) -> LegacyObject {
+    LegacyObject::new()
+        .text("userID", event.user_id)
+        .text("timestamp", event.timestamp_ms)
+        .text("amount", event.amount)
+        .text("reason", event.kind.http_name())
+        .text("sweepBundleHash", event.sweep_bundle_hash)
+        .text("withdrawalUUID", event.withdrawal_uuid)
+}
+
+/// A `BalanceSubscription` event, tagged with its `type`.
+fn subscription_event(event: BalanceEvent) -> LegacyObject {
+    match event {
+        BalanceEvent::UserAccount(event) => LegacyObject::new()
+            .text("type", "USER_ACCOUNT")
+            .text("reason", event.kind.http_name())
+            .text("userId", event.user_id)
+            .text("timestamp", event.timestamp_ms)
+            .text("sweepBundleHash", event.sweep_bundle_hash)
+            .text("withdrawalUuid", event.withdrawal_uuid)
+            .text("amount", event.amount),
+        BalanceEvent::UserAddress(event) => LegacyObject::new()
+            .text("type", "USER_ADDRESS")
+            .text("reason", event.reason.http_name())
+            .text("userId", event.user_id)
+            .text("timestamp", event.timestamp_ms)
+            .text("userAddress", event.address)
+            .text("hash", event.hash)
+            .text("message", event.message)
+            .text("amount", event.amount),
+        BalanceEvent::HubAddress(event) => LegacyObject::new()
+            .text("type", "HUB_ADDRESS")
+            .text("hubAddress", event.hub_address)
+            .text("reason", event.reason.http_name())
+            .text("timestamp", event.timestamp_ms)
+            .text("sweepBundleHash", event.sweep_bundle_hash)
+            .text("amount", event.amount),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for command in Command::ALL {
+            assert_eq!(Command::from_name(command.name()), Some(command));
+        }
+        assert_eq!(Command::from_name("GetSeedForUuid"), None);
+        assert_eq!(Command::from_name("createuser"), None);
+    }
+}

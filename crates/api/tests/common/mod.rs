@@ -1,0 +1,236 @@
+//! A scripted fake of the Hub commands and loopback servers over it, so the
+//! transports are tested without a database, a node or the real `Hub`.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use hub_api::{CommandFuture, HubCommands};
+use hub_core::{AccountEvent, Balance, BalanceEvent, HubError, Stats, Transfer};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// One call the fake received, with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    CreateUser(String),
+    GetBalance(String),
+    GetDepositAddress(String, bool),
+    GetUserHistory(String, u64),
+    ProcessTransferBatch(Vec<Transfer>),
+    GetStats,
+    GetAddressInfo(String),
+    WasAddressSpentFrom(String, bool),
+    BalanceSubscription(u64),
+}
+
+/// Records calls and answers with scripted results; `fail_next` makes the
+/// next call fail.
+pub struct Fake {
+    pub calls: Mutex<Vec<Call>>,
+    pub next_error: Mutex<Option<HubError>>,
+    pub balance: Balance,
+    pub address: String,
+    pub history: Vec<AccountEvent>,
+    pub events: Vec<BalanceEvent>,
+    pub stats: Stats,
+    pub owner: String,
+    pub spent: bool,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Self {
+            calls: Mutex::new(Vec::new()),
+            next_error: Mutex::new(None),
+            balance: Balance {
+                available: 1000,
+                pending_deposit: 5,
+            },
+            address: "A".repeat(81),
+            history: Vec::new(),
+            events: Vec::new(),
+            stats: Stats { total_balance: 4242 },
+            owner: "owner".to_owned(),
+            spent: true,
+        }
+    }
+}
+
+impl Fake {
+    pub fn fail_next(&self, error: HubError) {
+        *self.next_error.lock().unwrap() = Some(error);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn record(&self, call: Call) -> Result<(), HubError> {
+        self.calls.lock().unwrap().push(call);
+        match self.next_error.lock().unwrap().take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn answer<'a, T: Send + 'a>(&self, call: Call, value: T) -> CommandFuture<'a, T> {
+        let result = self.record(call).map(|()| value);
+        Box::pin(async move { result })
+    }
+}
+
+impl HubCommands for Fake {
+    fn create_user<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, ()> {
+        self.answer(Call::CreateUser(user_id.to_owned()), ())
+    }
+
+    fn get_balance<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, Balance> {
+        self.answer(Call::GetBalance(user_id.to_owned()), self.balance)
+    }
+
+    fn get_deposit_address<'a>(&'a self, user_id: &'a str, include_checksum: bool) -> CommandFuture<'a, String> {
+        self.answer(
+            Call::GetDepositAddress(user_id.to_owned(), include_checksum),
+            self.address.clone(),
+        )
+    }
+
+    fn get_user_history<'a>(&'a self, user_id: &'a str, newer_than_ms: u64) -> CommandFuture<'a, Vec<AccountEvent>> {
+        self.answer(
+            Call::GetUserHistory(user_id.to_owned(), newer_than_ms),
+            self.history.clone(),
+        )
+    }
+
+    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()> {
+        self.answer(Call::ProcessTransferBatch(transfers.to_vec()), ())
+    }
+
+    fn get_stats(&self) -> CommandFuture<'_, Stats> {
+        self.answer(Call::GetStats, self.stats)
+    }
+
+    fn get_address_info<'a>(&'a self, address: &'a str) -> CommandFuture<'a, String> {
+        self.answer(Call::GetAddressInfo(address.to_owned()), self.owner.clone())
+    }
+
+    fn was_address_spent_from<'a>(&'a self, address: &'a str, validate_checksum: bool) -> CommandFuture<'a, bool> {
+        self.answer(
+            Call::WasAddressSpentFrom(address.to_owned(), validate_checksum),
+            self.spent,
+        )
+    }
+
+    fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>> {
+        self.answer(Call::BalanceSubscription(newer_than_ms), self.events.clone())
+    }
+}
+
+/// A server on a loopback port, stopped (and awaited) by `stop`.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+async fn loopback() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+pub async fn start_grpc(fake: Arc<Fake>) -> Running {
+    let listener = loopback().await;
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        hub_api::serve_grpc(listener, fake, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running { addr, stop, task }
+}
+
+pub async fn start_http(fake: Arc<Fake>) -> Running {
+    let listener = loopback().await;
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        hub_api::serve_http(listener, fake, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running { addr, stop, task }
+}
+
+/// Sample events of every kind.
+pub mod sample {
+    use hub_core::*;
+
+    pub fn deposit() -> AccountEvent {
+        AccountEvent {
+            user_id: "user/1".into(),
+            timestamp_ms: 1_500_000_000_000,
+            kind: AccountEventKind::Deposit,
+            amount: 700,
+            sweep_bundle_hash: "B".repeat(81),
+            withdrawal_uuid: String::new(),
+        }
+    }
+
+    pub fn withdrawal() -> AccountEvent {
+        AccountEvent {
+            user_id: "user/1".into(),
+            timestamp_ms: 1_500_000_000_001,
+            kind: AccountEventKind::Withdrawal,
+            amount: -300,
+            sweep_bundle_hash: String::new(),
+            withdrawal_uuid: "0b4f6d5e-1c55-4a8e-8f0e-5d1d0a7c1d1e".into(),
+        }
+    }
+
+    pub fn address_event() -> AddressEvent {
+        AddressEvent {
+            user_id: "u2".into(),
+            address: "C".repeat(81),
+            amount: 50,
+            reason: AddressReason::Deposit,
+            hash: "D".repeat(81),
+            timestamp_ms: 7,
+            message: "hi".into(),
+        }
+    }
+
+    pub fn hub_event() -> HubAddressEvent {
+        HubAddressEvent {
+            hub_address: "E".repeat(81),
+            amount: -20,
+            reason: HubAddressReason::Outbound,
+            sweep_bundle_hash: "F".repeat(81),
+            timestamp_ms: 9,
+        }
+    }
+
+    pub fn balance_events() -> Vec<BalanceEvent> {
+        vec![
+            BalanceEvent::UserAccount(deposit()),
+            BalanceEvent::UserAddress(address_event()),
+            BalanceEvent::HubAddress(hub_event()),
+            BalanceEvent::UserAccount(withdrawal()),
+        ]
+    }
+}

@@ -1,0 +1,351 @@
+//! The commands of the API, each one database transaction around its checks
+//! and writes (hub-behaviour.md §2.3, with its [BUG]s fixed).
+
+use std::collections::BTreeMap;
+
+use hub_protocol::address::ChecksumPolicy;
+use hub_protocol::Address;
+use hub_store::{account_reason, AccountEntry, AccountEntryRow};
+
+use crate::model::*;
+use crate::pool::derive_address;
+use crate::{internal, Hub, HubError};
+
+/// Longest user id (the `identifier` column is VARCHAR(64)).
+pub const MAX_USER_ID_CHARS: usize = 64;
+/// Most entries one transfer batch may hold.
+pub const MAX_BATCH_TRANSFERS: usize = 10_000;
+
+fn check_new_user_id(user_id: &str) -> Result<(), HubError> {
+    let rule = if user_id.is_empty() {
+        Some("must not be empty".to_string())
+    } else if user_id.chars().count() > MAX_USER_ID_CHARS {
+        Some(format!("must be at most {MAX_USER_ID_CHARS} characters"))
+    } else if user_id.chars().any(char::is_control) {
+        Some("must not contain control characters".to_string())
+    } else {
+        None
+    };
+    match rule {
+        Some(rule) => Err(HubError::InvalidArgument {
+            field: "userId",
+            rule: format!("userId {rule}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn timestamp(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0)
+}
+
+fn since(newer_than_ms: u64) -> i64 {
+    i64::try_from(newer_than_ms).unwrap_or(i64::MAX)
+}
+
+fn account_event(row: AccountEntryRow) -> Option<AccountEvent> {
+    let kind = AccountEventKind::from_db_reason(row.reason)?;
+    Some(AccountEvent {
+        user_id: row.identifier,
+        timestamp_ms: timestamp(row.occured_at),
+        kind,
+        amount: row.amount,
+        sweep_bundle_hash: if kind == AccountEventKind::Deposit {
+            row.sweep_bundle_hash.unwrap_or_default()
+        } else {
+            String::new()
+        },
+        withdrawal_uuid: if matches!(
+            kind,
+            AccountEventKind::Withdrawal | AccountEventKind::WithdrawalCanceled
+        ) {
+            row.withdrawal_uuid.unwrap_or_default()
+        } else {
+            String::new()
+        },
+    })
+}
+
+/// Parses an address the way UserWithdraw and WasAddressSpentFrom do
+/// (hub-behaviour.md §4.7–4.8): with `validate_checksum` exactly 90 trytes
+/// with the right checksum, else exactly 81; then the last trit must be 0.
+pub(crate) fn parse_payout_address(
+    field: &'static str,
+    text: &str,
+    validate_checksum: bool,
+) -> Result<Address, HubError> {
+    let address = if validate_checksum {
+        Address::parse(text, ChecksumPolicy::Required)
+            .map_err(|e| HubError::InvalidChecksum(e.for_field(field).to_string()))?
+    } else {
+        Address::parse(text, ChecksumPolicy::Without).map_err(|e| HubError::argument(field, e))?
+    };
+    if !address.last_trit_is_zero() {
+        return Err(HubError::InvalidAddress(format!(
+            "{field}: the last trit must be zero (last tryte one of 9ABCDWXYZ)"
+        )));
+    }
+    Ok(address)
+}
+
+impl Hub {
+    /// `CreateUser`.
+    pub async fn create_user(&self, user_id: &str) -> Result<(), HubError> {
+        check_new_user_id(user_id)?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        if tx
+            .insert_user(user_id, self.now_ms())
+            .await
+            .map_err(internal)?
+            .is_none()
+        {
+            return Err(HubError::UserExists);
+        }
+        tx.commit().await.map_err(internal)
+    }
+
+    /// `GetBalance`.
+    pub async fn get_balance(&self, user_id: &str) -> Result<Balance, HubError> {
+        let mut tx = self.store.read().await.map_err(internal)?;
+        let user = tx
+            .user(user_id)
+            .await
+            .map_err(internal)?
+            .ok_or(HubError::UserDoesNotExist)?;
+        let pending_deposit = tx.pending_deposits(user.id).await.map_err(internal)?;
+        Ok(Balance {
+            available: user.balance,
+            pending_deposit,
+        })
+    }
+
+    /// `GetDepositAddress`: a new address (90 trytes with checksum if asked).
+    /// Takes a pre-derived address from the pool in the same transaction
+    /// that assigns it; derives one only if the pool is empty.
+    pub async fn get_deposit_address(&self, user_id: &str, include_checksum: bool) -> Result<String, HubError> {
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let user = tx
+            .user(user_id)
+            .await
+            .map_err(internal)?
+            .ok_or(HubError::UserDoesNotExist)?;
+        let address = match tx.take_pooled_address().await.map_err(internal)? {
+            Some((uuid, address)) => {
+                tx.insert_user_address(user.id, &address, &uuid, self.now_ms())
+                    .await
+                    .map_err(internal)?;
+                tx.commit().await.map_err(internal)?;
+                Address::from_trytes(&address).map_err(|e| HubError::Internal(format!("pooled address: {e}")))?
+            }
+            None => {
+                // Do not hold the write lock through Argon2.
+                drop(tx);
+                let (uuid, address) = derive_address(self)
+                    .await
+                    .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
+                let mut tx = self.store.begin().await.map_err(internal)?;
+                let user = tx
+                    .user(user_id)
+                    .await
+                    .map_err(internal)?
+                    .ok_or(HubError::UserDoesNotExist)?;
+                tx.insert_user_address(user.id, address.as_str(), uuid.as_str(), self.now_ms())
+                    .await
+                    .map_err(internal)?;
+                tx.commit().await.map_err(internal)?;
+                address
+            }
+        };
+        Ok(if include_checksum {
+            address.with_checksum()
+        } else {
+            address.to_string()
+        })
+    }
+
+    /// `GetUserHistory`: the user's account ledger rows at or after
+    /// `newer_than_ms`, oldest first.
+    pub async fn get_user_history(&self, user_id: &str, newer_than_ms: u64) -> Result<Vec<AccountEvent>, HubError> {
+        let mut tx = self.store.read().await.map_err(internal)?;
+        let user = tx
+            .user(user_id)
+            .await
+            .map_err(internal)?
+            .ok_or(HubError::UserDoesNotExist)?;
+        let rows = tx
+            .account_history(user.id, since(newer_than_ms))
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().filter_map(account_event).collect())
+    }
+
+    /// `ProcessTransferBatch`: checks, in the original's order, that every
+    /// user exists, no amount is zero, the amounts sum to zero and no
+    /// balance goes negative; then writes one BUY or SELL row per entry. The
+    /// users' rows stay locked from the check to the commit.
+    pub async fn process_transfer_batch(&self, transfers: &[Transfer]) -> Result<(), HubError> {
+        if transfers.is_empty() {
+            return Ok(());
+        }
+        if transfers.len() > MAX_BATCH_TRANSFERS {
+            return Err(HubError::InvalidArgument {
+                field: "transfers",
+                rule: format!(
+                    "transfers may hold at most {MAX_BATCH_TRANSFERS} entries, got {}",
+                    transfers.len()
+                ),
+            });
+        }
+        let mut identifiers: Vec<String> = transfers.iter().map(|t| t.user_id.clone()).collect();
+        identifiers.sort();
+        identifiers.dedup();
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let users = tx.lock_users(&identifiers).await.map_err(internal)?;
+        if users.len() != identifiers.len() {
+            return Err(HubError::UserDoesNotExist);
+        }
+        if let Some(zero) = transfers.iter().find(|t| t.amount == 0) {
+            return Err(HubError::BatchInvalid(format!(
+                "the transfer for user {:?} is zero",
+                zero.user_id
+            )));
+        }
+        let sum: i128 = transfers.iter().map(|t| i128::from(t.amount)).sum();
+        if sum != 0 {
+            return Err(HubError::BatchAmountNotZero);
+        }
+        let by_identifier: BTreeMap<&str, &hub_store::UserRow> =
+            users.iter().map(|u| (u.identifier.as_str(), u)).collect();
+        let mut net: BTreeMap<&str, i128> = BTreeMap::new();
+        for t in transfers {
+            *net.entry(t.user_id.as_str()).or_default() += i128::from(t.amount);
+        }
+        for (identifier, change) in &net {
+            let balance = i128::from(by_identifier[identifier].balance);
+            if balance + change < 0 {
+                return Err(HubError::BatchInconsistent(format!(
+                    "user {identifier:?} would be overdrawn"
+                )));
+            }
+            if balance + change > i128::from(hub_protocol::SUPPLY) {
+                return Err(HubError::BatchInconsistent(format!(
+                    "user {identifier:?} would exceed the total supply"
+                )));
+            }
+        }
+        let entries: Vec<AccountEntry> = transfers
+            .iter()
+            .map(|t| AccountEntry {
+                user_id: by_identifier[t.user_id.as_str()].id,
+                amount: t.amount,
+                reason: if t.amount > 0 {
+                    account_reason::BUY
+                } else {
+                    account_reason::SELL
+                },
+                sweep: None,
+                withdrawal: None,
+            })
+            .collect();
+        tx.add_account_entries(&entries, self.now_ms())
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
+
+    /// `GetStats`: Σ of all users' available balances.
+    pub async fn get_stats(&self) -> Result<Stats, HubError> {
+        let total = self
+            .store
+            .read()
+            .await
+            .map_err(internal)?
+            .total_balance()
+            .await
+            .map_err(internal)?;
+        Ok(Stats {
+            total_balance: u64::try_from(total).map_err(|_| HubError::Internal("negative total balance".into()))?,
+        })
+    }
+
+    /// `GetAddressInfo`: the owner of a deposit address (81 trytes). Hub
+    /// addresses and unknown addresses are UNKNOWN_ADDRESS.
+    pub async fn get_address_info(&self, address: &str) -> Result<String, HubError> {
+        let address = Address::parse(address, ChecksumPolicy::Without).map_err(|e| HubError::argument("address", e))?;
+        let mut tx = self.store.read().await.map_err(internal)?;
+        match tx.user_address(address.as_str()).await.map_err(internal)? {
+            Some(row) => Ok(row.identifier),
+            None => Err(HubError::UnknownAddress),
+        }
+    }
+
+    /// `WasAddressSpentFrom`: asks the node, over both APIs (the original's
+    /// gRPC handler always said false).
+    pub async fn was_address_spent_from(&self, address: &str, validate_checksum: bool) -> Result<bool, HubError> {
+        let address = parse_payout_address("address", address, validate_checksum)?;
+        let states = self
+            .node
+            .were_addresses_spent_from(&[address])
+            .await
+            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
+        states
+            .first()
+            .copied()
+            .ok_or_else(|| HubError::IotaNodeUnavailable("empty answer to wereAddressesSpentFrom".into()))
+    }
+
+    /// `BalanceSubscription`: account events (deposits credited,
+    /// withdrawals, cancellations: no buys or sells, as the original), then
+    /// address events, then Hub-address events, each group at or after
+    /// `newer_than_ms` in time order.
+    pub async fn balance_subscription(&self, newer_than_ms: u64) -> Result<Vec<BalanceEvent>, HubError> {
+        let newer_than = since(newer_than_ms);
+        let mut tx = self.store.read().await.map_err(internal)?;
+        let reasons = [
+            account_reason::SWEEP,
+            account_reason::WITHDRAWAL,
+            account_reason::WITHDRAWAL_CANCEL,
+        ];
+        let accounts = tx.account_events(newer_than, &reasons).await.map_err(internal)?;
+        let addresses = tx.address_events(newer_than).await.map_err(internal)?;
+        let hubs = tx.hub_events(newer_than).await.map_err(internal)?;
+        let mut events: Vec<BalanceEvent> = accounts
+            .into_iter()
+            .filter_map(account_event)
+            .map(BalanceEvent::UserAccount)
+            .collect();
+        events.extend(addresses.into_iter().map(|row| {
+            let reason = if row.reason == 0 {
+                AddressReason::Deposit
+            } else {
+                AddressReason::Sweep
+            };
+            BalanceEvent::UserAddress(AddressEvent {
+                user_id: row.identifier,
+                address: row.address,
+                amount: row.amount,
+                reason,
+                hash: match reason {
+                    AddressReason::Deposit => row.tail_hash.unwrap_or_default(),
+                    AddressReason::Sweep => row.sweep_bundle_hash.unwrap_or_default(),
+                },
+                timestamp_ms: timestamp(row.occured_at),
+                message: row.message.unwrap_or_default(),
+            })
+        }));
+        events.extend(hubs.into_iter().map(|row| {
+            BalanceEvent::HubAddress(HubAddressEvent {
+                hub_address: row.address,
+                amount: row.amount,
+                reason: if row.reason == 0 {
+                    HubAddressReason::Inbound
+                } else {
+                    HubAddressReason::Outbound
+                },
+                sweep_bundle_hash: row.sweep_bundle_hash,
+                timestamp_ms: timestamp(row.occured_at),
+            })
+        }));
+        Ok(events)
+    }
+}

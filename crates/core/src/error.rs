@@ -1,0 +1,202 @@
+//! Every way a Hub command can fail, with the original's error codes.
+//!
+//! Each variant maps to one `hub.rpc.ErrorCode` (the legacy mapping of
+//! hub-behaviour.md §2.2) and one legacy HTTP error string, and carries a
+//! readable message naming the field and the rule where there is one.
+//! Messages never contain secrets.
+
+use std::fmt;
+
+/// `hub.rpc.ErrorCode`, with the numbers of the wire interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// EC_UNKNOWN
+    Unknown = 0,
+    /// USER_EXISTS
+    UserExists = 1,
+    /// USER_DOES_NOT_EXIST
+    UserDoesNotExist = 2,
+    /// INSUFFICIENT_BALANCE
+    InsufficientBalance = 3,
+    /// BATCH_INVALID
+    BatchInvalid = 4,
+    /// BATCH_INCONSISTENT
+    BatchInconsistent = 5,
+    /// BATCH_AMOUNT_ZERO (the legacy name of "batch does not sum to zero")
+    BatchAmountZero = 6,
+    /// UNKNOWN_ADDRESS
+    UnknownAddress = 7,
+    /// WITHDRAWAL_CAN_NOT_BE_CANCELLED
+    WithdrawalCanNotBeCancelled = 8,
+    /// INELIGIBLE_ADDRESS
+    IneligibleAddress = 9,
+    /// INVALID_AUTHENTICATION
+    InvalidAuthentication = 10,
+    /// CHECKSUM_INVALID
+    ChecksumInvalid = 11,
+    /// SIGNING_FAILED
+    SigningFailed = 12,
+    /// GET_ADDRESS_FAILED
+    GetAddressFailed = 13,
+    /// GET_SECURITY_LEVEL_FAILED
+    GetSecurityLevelFailed = 14,
+    /// IRI_CLIENT_UNAVAILABLE
+    IriClientUnavailable = 15,
+    /// ADDRESS_WAS_ALREADY_SPENT
+    AddressWasAlreadySpent = 16,
+    /// INVALID_UUID
+    InvalidUuid = 17,
+    /// WRONG_USER_ADDRESS
+    WrongUserAddress = 18,
+    /// ADDRESS_BALANCE_ZERO
+    AddressBalanceZero = 19,
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubError {
+    /// A required argument is absent (HTTP only).
+    MissingArgument(&'static str),
+    /// An argument breaks a rule not covered by a specific code (original: UNKNOWN_ERROR).
+    InvalidArgument { field: &'static str, rule: String },
+    /// Disabled, or the thing asked about does not exist (original: CANCELLED).
+    Cancelled(String),
+    /// The user id is taken.
+    UserExists,
+    /// No such user.
+    UserDoesNotExist,
+    /// Not enough available balance.
+    InsufficientBalance,
+    /// A transfer of zero.
+    BatchInvalid(String),
+    /// A transfer would make a balance negative.
+    BatchInconsistent(String),
+    /// Transfers do not sum to zero.
+    BatchAmountNotZero,
+    /// The address is not a deposit address of this Hub.
+    UnknownAddress,
+    /// The withdrawal is unknown, swept or already cancelled.
+    WithdrawalCanNotBeCancelled,
+    /// The address may not be used here (e.g. last trit not zero).
+    InvalidAddress(String),
+    /// Authentication token wrong.
+    InvalidAuthentication,
+    /// Checksum wrong, or a checksum was required and missing.
+    InvalidChecksum(String),
+    /// Signing failed.
+    SignatureFailed(String),
+    /// No address could be derived (provider down).
+    GetAddressFailed(String),
+    /// The IOTA node did not answer.
+    IotaNodeUnavailable(String),
+    /// The address was already spent from.
+    AddressWasSpent,
+    /// A malformed or unknown UUID.
+    InvalidUuid(String),
+    /// The address belongs to another user.
+    WrongUserAddress,
+    /// The address holds nothing.
+    AddressBalanceZero,
+    /// The node does not know the address.
+    AddressNotKnownToNode,
+    /// The command arrives with a later issue.
+    Unimplemented(&'static str),
+    /// Anything else (database failure, …): an internal error, logged.
+    Internal(String),
+}
+
+impl HubError {
+    /// The `hub.rpc.ErrorCode` to report.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HubError::MissingArgument(_) | HubError::InvalidArgument { .. } | HubError::Cancelled(_) => {
+                ErrorCode::Unknown
+            }
+            HubError::Unimplemented(_) | HubError::Internal(_) => ErrorCode::Unknown,
+            HubError::UserExists => ErrorCode::UserExists,
+            HubError::UserDoesNotExist => ErrorCode::UserDoesNotExist,
+            HubError::InsufficientBalance => ErrorCode::InsufficientBalance,
+            HubError::BatchInvalid(_) => ErrorCode::BatchInvalid,
+            HubError::BatchInconsistent(_) => ErrorCode::BatchInconsistent,
+            HubError::BatchAmountNotZero => ErrorCode::BatchAmountZero,
+            HubError::UnknownAddress | HubError::AddressNotKnownToNode => ErrorCode::UnknownAddress,
+            HubError::WithdrawalCanNotBeCancelled => ErrorCode::WithdrawalCanNotBeCancelled,
+            HubError::InvalidAddress(_) => ErrorCode::IneligibleAddress,
+            HubError::InvalidAuthentication => ErrorCode::InvalidAuthentication,
+            HubError::InvalidChecksum(_) => ErrorCode::ChecksumInvalid,
+            HubError::SignatureFailed(_) => ErrorCode::SigningFailed,
+            HubError::GetAddressFailed(_) => ErrorCode::GetAddressFailed,
+            HubError::IotaNodeUnavailable(_) => ErrorCode::IriClientUnavailable,
+            HubError::AddressWasSpent => ErrorCode::AddressWasAlreadySpent,
+            HubError::InvalidUuid(_) => ErrorCode::InvalidUuid,
+            HubError::WrongUserAddress => ErrorCode::WrongUserAddress,
+            HubError::AddressBalanceZero => ErrorCode::AddressBalanceZero,
+        }
+    }
+
+    /// The original's HTTP `error` string (hub-behaviour.md table 2.2).
+    pub fn legacy_text(&self) -> &'static str {
+        match self {
+            HubError::MissingArgument(_) => "Missing argument",
+            HubError::Cancelled(_) => "Cancelled",
+            HubError::UserExists => "User exist",
+            HubError::UserDoesNotExist => "User does not exist",
+            HubError::InsufficientBalance => "Insufficient balance",
+            HubError::BatchInvalid(_) => "Batch is invalid",
+            HubError::BatchInconsistent(_) => "Batch is inconsistent",
+            HubError::BatchAmountNotZero => "Batch amount is not zero (unbalanced)",
+            HubError::UnknownAddress => "Unknown address",
+            HubError::WithdrawalCanNotBeCancelled => "Withdrawal can not be cancelled",
+            HubError::InvalidAddress(_) => "Invalid address",
+            HubError::InvalidAuthentication => "Invalid authentication",
+            HubError::InvalidChecksum(_) => "Invalid checksum",
+            HubError::SignatureFailed(_) => "Signing has failed",
+            HubError::GetAddressFailed(_) => "Get address failed",
+            HubError::IotaNodeUnavailable(_) => "IOTA node is unavailable",
+            HubError::AddressWasSpent => "Address was already spent",
+            HubError::InvalidUuid(_) => "Invalid UUID",
+            HubError::WrongUserAddress => "Wrong user address",
+            HubError::AddressBalanceZero => "Address balance is zero",
+            HubError::AddressNotKnownToNode => "Address is not known to node",
+            HubError::InvalidArgument { .. } | HubError::Unimplemented(_) | HubError::Internal(_) => "Unknown error",
+        }
+    }
+
+    /// Whether gRPC should answer CANCELLED rather than FAILED_PRECONDITION.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, HubError::Cancelled(_))
+    }
+
+    /// An argument error built from a protocol parse error.
+    pub fn argument(field: &'static str, error: hub_protocol::Error) -> Self {
+        HubError::InvalidArgument {
+            field,
+            rule: error.for_field(field).to_string(),
+        }
+    }
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HubError::MissingArgument(field) => write!(f, "missing argument: {field}"),
+            HubError::InvalidArgument { rule, .. } => f.write_str(rule),
+            HubError::Cancelled(why) => write!(f, "cancelled: {why}"),
+            HubError::BatchInvalid(why) | HubError::BatchInconsistent(why) => {
+                write!(f, "{}: {why}", self.legacy_text())
+            }
+            HubError::InvalidAddress(why) | HubError::InvalidChecksum(why) | HubError::InvalidUuid(why) => {
+                write!(f, "{}: {why}", self.legacy_text())
+            }
+            HubError::SignatureFailed(why) | HubError::GetAddressFailed(why) | HubError::IotaNodeUnavailable(why) => {
+                write!(f, "{}: {why}", self.legacy_text())
+            }
+            HubError::Unimplemented(what) => write!(f, "{what} is not implemented yet"),
+            HubError::Internal(_) => f.write_str("internal error (see the Hub log)"),
+            other => f.write_str(other.legacy_text()),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}

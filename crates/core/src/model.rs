@@ -1,0 +1,210 @@
+//! What commands take and return, independent of any transport.
+//!
+//! The API layer maps these to gRPC messages and the HTTP JSON shapes; the
+//! numbering of the legacy protocol (proto enum values, database reason
+//! codes, HTTP strings) is defined here once.
+
+/// `GetBalance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    /// Spendable balance (the original's `available`).
+    pub available: i64,
+    /// Confirmed deposits on the user's addresses not yet swept (credited to
+    /// `available` when swept).
+    pub pending_deposit: i64,
+}
+
+/// One entry of `ProcessTransferBatch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// User id.
+    pub user_id: String,
+    /// Signed amount: positive is a buy (credit), negative a sell (debit).
+    pub amount: i64,
+}
+
+/// `GetStats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Sum of all users' available balances.
+    pub total_balance: u64,
+}
+
+/// Kind of a user-account ledger row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountEventKind {
+    /// A deposit credited when swept (database reason 0, SWEEP).
+    Deposit,
+    /// A credit of a transfer batch (reason 1).
+    Buy,
+    /// A cancelled withdrawal given back (reason 2).
+    WithdrawalCanceled,
+    /// A withdrawal reserved (reason 3).
+    Withdrawal,
+    /// A debit of a transfer batch (reason 4).
+    Sell,
+}
+
+impl AccountEventKind {
+    /// The `user_account_balance.reason` value.
+    pub fn db_reason(self) -> i32 {
+        match self {
+            Self::Deposit => 0,
+            Self::Buy => 1,
+            Self::WithdrawalCanceled => 2,
+            Self::Withdrawal => 3,
+            Self::Sell => 4,
+        }
+    }
+
+    /// From a `user_account_balance.reason` value.
+    pub fn from_db_reason(reason: i32) -> Option<Self> {
+        [
+            Self::Deposit,
+            Self::Buy,
+            Self::WithdrawalCanceled,
+            Self::Withdrawal,
+            Self::Sell,
+        ]
+        .into_iter()
+        .find(|k| k.db_reason() == reason)
+    }
+
+    /// `hub.rpc.UserAccountBalanceEventType` value.
+    pub fn proto(self) -> i32 {
+        match self {
+            Self::Deposit => 1,
+            Self::Buy => 2,
+            Self::Withdrawal => 3,
+            Self::WithdrawalCanceled => 4,
+            Self::Sell => 5,
+        }
+    }
+
+    /// The HTTP string.
+    pub fn http_name(self) -> &'static str {
+        match self {
+            Self::Deposit => "DEPOSIT",
+            Self::Buy => "BUY",
+            Self::Withdrawal => "WITHDRAWAL",
+            Self::WithdrawalCanceled => "WITHDRAWAL_CANCELED",
+            Self::Sell => "SELL",
+        }
+    }
+}
+
+/// A user-account ledger row, as history and subscriptions report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    /// User id.
+    pub user_id: String,
+    /// When, ms since the epoch.
+    pub timestamp_ms: u64,
+    /// What.
+    pub kind: AccountEventKind,
+    /// Signed amount.
+    pub amount: i64,
+    /// The sweep's bundle hash (deposits only; empty otherwise).
+    pub sweep_bundle_hash: String,
+    /// The withdrawal UUID (withdrawals and cancellations only; empty otherwise).
+    pub withdrawal_uuid: String,
+}
+
+/// Kind of a deposit-address ledger row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressReason {
+    /// A confirmed deposit (database reason 0).
+    Deposit,
+    /// The address emptied by a sweep (reason 1).
+    Sweep,
+}
+
+impl AddressReason {
+    /// `hub.rpc.UserAddressBalanceReason` value.
+    pub fn proto(self) -> i32 {
+        match self {
+            Self::Deposit => 1,
+            Self::Sweep => 2,
+        }
+    }
+
+    /// The HTTP string.
+    pub fn http_name(self) -> &'static str {
+        match self {
+            Self::Deposit => "UA_DEPOSIT",
+            Self::Sweep => "UA_SWEEP",
+        }
+    }
+}
+
+/// A deposit-address ledger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressEvent {
+    /// Owner's user id.
+    pub user_id: String,
+    /// The deposit address (81 trytes).
+    pub address: String,
+    /// Signed amount.
+    pub amount: i64,
+    /// Why.
+    pub reason: AddressReason,
+    /// Deposit: the depositing tail hash; sweep: the sweep bundle hash.
+    pub hash: String,
+    /// When, ms since the epoch.
+    pub timestamp_ms: u64,
+    /// The deposit's message (when stored), else empty.
+    pub message: String,
+}
+
+/// Kind of a Hub-address ledger row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HubAddressReason {
+    /// Received a sweep remainder (database reason 0).
+    Inbound,
+    /// Spent as a sweep input (reason 1).
+    Outbound,
+}
+
+impl HubAddressReason {
+    /// `hub.rpc.HubAddressBalanceReason` value.
+    pub fn proto(self) -> i32 {
+        match self {
+            Self::Inbound => 1,
+            Self::Outbound => 2,
+        }
+    }
+
+    /// The HTTP string.
+    pub fn http_name(self) -> &'static str {
+        match self {
+            Self::Inbound => "INBOUND",
+            Self::Outbound => "OUTBOUND",
+        }
+    }
+}
+
+/// A Hub-address ledger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubAddressEvent {
+    /// The Hub address.
+    pub hub_address: String,
+    /// Signed amount.
+    pub amount: i64,
+    /// Why.
+    pub reason: HubAddressReason,
+    /// The sweep's bundle hash.
+    pub sweep_bundle_hash: String,
+    /// When, ms since the epoch.
+    pub timestamp_ms: u64,
+}
+
+/// One event of `BalanceSubscription`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BalanceEvent {
+    /// A user-account row (deposits, withdrawals, cancellations).
+    UserAccount(AccountEvent),
+    /// A deposit-address row.
+    UserAddress(AddressEvent),
+    /// A Hub-address row.
+    HubAddress(HubAddressEvent),
+}

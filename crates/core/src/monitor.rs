@@ -1,0 +1,211 @@
+//! The deposit monitor: finds confirmed deposits to unswept deposit
+//! addresses and records them in the address ledger (hub-behaviour.md §5,
+//! with its defects fixed).
+//!
+//! One pass walks the monitored addresses a page at a time, asks the node
+//! for their confirmed balances, and for each address whose balance differs
+//! from what Hub has credited, looks up the confirmed bundles touching it.
+//! Each address is handled on its own, in its own transaction: a deposit is
+//! credited only if the new confirmed bundles explain the balance change
+//! exactly; an address whose numbers do not add up yet is left for the next
+//! pass without holding up the others; a bundle is credited to an address at
+//! most once (a unique index backs this up across restarts and
+//! reattachments); and an outgoing spend nobody expected quarantines the
+//! address and raises an alert instead of stopping the process. The user's
+//! account is credited later, when the deposit is swept; until then the
+//! amount shows as a pending deposit. Nothing happens while the node is not
+//! synced.
+
+use std::collections::HashSet;
+
+use hub_protocol::{Address, Hash};
+use hub_store::{Deposit, MonitoredAddress};
+
+use crate::tangle::{confirmed_bundles, synced_node, ConfirmedBundle};
+use crate::{internal, Hub, HubError};
+
+/// Settings of the monitor.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorConfig {
+    /// Addresses per page (and per `getBalances` call).
+    pub page_size: i64,
+    /// Keep the message of depositing transactions (the original's
+    /// `fetchTransactionMessages`).
+    pub fetch_messages: bool,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            page_size: 1000,
+            fetch_messages: false,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// The node was not synced: nothing was done.
+    pub skipped_not_synced: bool,
+    /// Addresses looked at.
+    pub addresses: usize,
+    /// Addresses whose node balance differed from Hub's.
+    pub changed: usize,
+    /// Deposits credited.
+    pub credited: usize,
+    /// Addresses left for a later pass (numbers did not add up yet).
+    pub deferred: usize,
+    /// Addresses quarantined for an unexpected outgoing spend.
+    pub quarantined: usize,
+}
+
+/// Runs one pass over every monitored address.
+pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, HubError> {
+    let mut report = PassReport::default();
+    let Some(info) = synced_node(hub.node(), hub.now_ms())
+        .await
+        .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?
+    else {
+        report.skipped_not_synced = true;
+        return Ok(report);
+    };
+    let mut after = 0;
+    loop {
+        let page = hub
+            .store()
+            .read()
+            .await
+            .map_err(internal)?
+            .monitored_addresses(after, config.page_size)
+            .await
+            .map_err(internal)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        report.addresses += page.len();
+        let addresses = parse_addresses(&page)?;
+        let balances = hub
+            .node()
+            .get_balances(&addresses)
+            .await
+            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
+        let changed: Vec<(&MonitoredAddress, Address, i64)> = page
+            .iter()
+            .zip(addresses.iter().copied())
+            .zip(balances.balances.iter())
+            .filter_map(|((row, address), node_balance)| {
+                let node_balance = i64::try_from(*node_balance).ok()?;
+                (node_balance != row.balance).then_some((row, address, node_balance))
+            })
+            .collect();
+        if changed.is_empty() {
+            continue;
+        }
+        report.changed += changed.len();
+        let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
+        let bundles = confirmed_bundles(hub.node(), &wanted, info.latest_milestone)
+            .await
+            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
+        for (row, address, node_balance) in changed {
+            match settle_address(hub, config, row, address, node_balance, &bundles).await? {
+                Outcome::Credited(n) => report.credited += n,
+                Outcome::Deferred => report.deferred += 1,
+                Outcome::Quarantined => report.quarantined += 1,
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn parse_addresses(page: &[MonitoredAddress]) -> Result<Vec<Address>, HubError> {
+    page.iter()
+        .map(|row| {
+            Address::from_trytes(&row.address)
+                .map_err(|e| HubError::Internal(format!("stored address {}: {e}", row.id)))
+        })
+        .collect()
+}
+
+enum Outcome {
+    Credited(usize),
+    Deferred,
+    Quarantined,
+}
+
+/// Settles one address whose node balance differs from Hub's, in its own transaction.
+async fn settle_address(
+    hub: &Hub,
+    config: &MonitorConfig,
+    row: &MonitoredAddress,
+    address: Address,
+    node_balance: i64,
+    bundles: &[ConfirmedBundle],
+) -> Result<Outcome, HubError> {
+    let mut tx = hub.store().begin().await.map_err(internal)?;
+    let Some(credited_balance) = tx.lock_monitored_address(row.id).await.map_err(internal)? else {
+        return Ok(Outcome::Deferred); // swept or quarantined since the page was read
+    };
+    let known: HashSet<String> = tx
+        .credited_bundles(row.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .collect();
+    let mut deposits = Vec::new();
+    let mut seen: HashSet<Hash> = HashSet::new();
+    for bundle in bundles {
+        let hash = bundle.hash();
+        if known.contains(hash.as_str()) || !seen.insert(hash) {
+            continue;
+        }
+        let mine: Vec<_> = bundle
+            .transactions
+            .iter()
+            .filter(|t| t.address == address && t.value.get() != 0)
+            .collect();
+        if mine.iter().any(|t| t.value.get() < 0) {
+            let reason = format!("confirmed bundle {hash} spends from this deposit address, and Hub did not make it");
+            tracing::error!(address = %address, "ALERT: quarantining deposit address: {reason}");
+            tx.quarantine_address(row.id, &reason, hub.now_ms())
+                .await
+                .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            return Ok(Outcome::Quarantined);
+        }
+        let amount: i64 = mine.iter().map(|t| t.value.get()).sum();
+        if amount > 0 {
+            let message = mine
+                .iter()
+                .map(|t| &t.signature_message_fragment)
+                .find(|m| config.fetch_messages && !m.is_null())
+                .map(|m| m.as_str().to_string());
+            deposits.push(Deposit {
+                address_id: row.id,
+                amount,
+                tail_hash: bundle.tail.to_string(),
+                bundle_hash: hash.to_string(),
+                message,
+            });
+        }
+    }
+    let incoming: i64 = deposits.iter().map(|d| d.amount).sum();
+    if credited_balance.checked_add(incoming) != Some(node_balance) {
+        tracing::warn!(
+            address = %address,
+            credited = credited_balance,
+            new_confirmed = incoming,
+            node_balance,
+            "deposit address balance not explained by confirmed bundles yet; retrying next pass"
+        );
+        return Ok(Outcome::Deferred);
+    }
+    let mut credited = 0;
+    for deposit in &deposits {
+        if tx.record_deposit(deposit, hub.now_ms()).await.map_err(internal)? {
+            credited += 1;
+            tracing::info!(address = %address, amount = deposit.amount, tail = %deposit.tail_hash, "deposit confirmed");
+        }
+    }
+    tx.commit().await.map_err(internal)?;
+    Ok(Outcome::Credited(credited))
+}

@@ -1,0 +1,88 @@
+//! The background services of `hub serve`: the deposit monitor and the
+//! address-pool refiller, each a loop that ticks one interval after the last
+//! tick finished (ticks never overlap), survives errors (logged; the next
+//! tick tries again) and stops on shutdown. An interval of 0 disables a
+//! service, as in the original.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::monitor::{run_pass, MonitorConfig};
+use crate::pool::refill;
+use crate::Hub;
+
+/// Service settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceConfig {
+    /// Deposit monitor interval (0 disables it).
+    pub monitor_interval_ms: u64,
+    /// Deposit monitor settings.
+    pub monitor: MonitorConfig,
+    /// Address pool target size (0 disables the pool).
+    pub pool_target: usize,
+    /// How often the pool is topped up.
+    pub pool_interval_ms: u64,
+    /// Derivations run in parallel when filling the pool.
+    pub pool_parallelism: usize,
+}
+
+async fn every<F, Fut>(name: &'static str, interval_ms: u64, mut stop: watch::Receiver<bool>, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if interval_ms == 0 {
+        tracing::info!("{name} disabled (interval 0)");
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(interval_ms)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        tick().await;
+    }
+}
+
+/// Starts the services; they stop when `stop` turns true.
+pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let monitor_hub = hub.clone();
+    let monitor = tokio::spawn(every(
+        "deposit monitor",
+        config.monitor_interval_ms,
+        stop.clone(),
+        move || {
+            let hub = monitor_hub.clone();
+            async move {
+                match run_pass(&hub, &config.monitor).await {
+                    Ok(report) if report.skipped_not_synced => {
+                        tracing::warn!("deposit monitor: node not synced, pass skipped")
+                    }
+                    Ok(report) if report.credited + report.deferred + report.quarantined > 0 => {
+                        tracing::info!(?report, "deposit monitor pass")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("deposit monitor pass failed: {e}"),
+                }
+            }
+        },
+    ));
+    let pool_interval = if config.pool_target == 0 {
+        0
+    } else {
+        config.pool_interval_ms
+    };
+    let pool = tokio::spawn(every("address pool", pool_interval, stop, move || {
+        let hub = hub.clone();
+        async move {
+            if let Err(e) = refill(&hub, config.pool_target, config.pool_parallelism).await {
+                tracing::warn!("address pool refill failed: {e}");
+            }
+        }
+    }));
+    vec![monitor, pool]
+}

@@ -1,0 +1,117 @@
+//! What Hub asks the node, composed from IRI calls (hub-behaviour.md §1.5.1):
+//! whether the node is synced, and which confirmed bundles touch a set of
+//! addresses. Used by the deposit monitor (and by the sweeper and attacher).
+
+use std::collections::{HashMap, HashSet};
+
+use hub_node::{Client, FindQuery, NodeError, NodeInfo};
+use hub_protocol::{Address, Hash, Transaction};
+
+/// A milestone is stale when older than this: the node is then not synced.
+pub const MAX_MILESTONE_AGE_MS: i64 = 300_000;
+
+/// The node's state if it is synced: the latest milestone equals the latest
+/// solid milestone and is no older than [`MAX_MILESTONE_AGE_MS`]; `None`
+/// when it is not synced.
+pub async fn synced_node(node: &Client, now_ms: i64) -> Result<Option<NodeInfo>, NodeError> {
+    let info = node.get_node_info().await?;
+    if info.latest_milestone_index != info.latest_solid_milestone_index {
+        return Ok(None);
+    }
+    let milestone = node.get_trytes(&[info.latest_milestone]).await?;
+    let Some(Some(milestone)) = milestone.into_iter().next() else {
+        return Ok(None);
+    };
+    let age_ms = now_ms - milestone.timestamp.get().saturating_mul(1000);
+    Ok((age_ms <= MAX_MILESTONE_AGE_MS).then_some(info))
+}
+
+/// A bundle whose tail is confirmed.
+#[derive(Debug, Clone)]
+pub struct ConfirmedBundle {
+    /// Its tail transaction's hash.
+    pub tail: Hash,
+    /// Its transactions in index order.
+    pub transactions: Vec<Transaction>,
+}
+
+impl ConfirmedBundle {
+    /// The bundle hash.
+    pub fn hash(&self) -> Hash {
+        self.transactions[0].bundle
+    }
+}
+
+/// Every confirmed bundle (relative to `milestone`) in which any of
+/// `addresses` appears, as input or output. Reattachments of one bundle
+/// appear once per confirmed tail (at most one, on a sound network).
+pub async fn confirmed_bundles(
+    node: &Client,
+    addresses: &[Address],
+    milestone: Hash,
+) -> Result<Vec<ConfirmedBundle>, NodeError> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let touching = node
+        .find_transactions(&FindQuery {
+            addresses: addresses.to_vec(),
+            ..FindQuery::default()
+        })
+        .await?;
+    let mut bundles: Vec<Hash> = node
+        .get_trytes(&touching)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|tx| tx.bundle)
+        .collect();
+    bundles.sort();
+    bundles.dedup();
+    if bundles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let members = node
+        .find_transactions(&FindQuery {
+            bundles,
+            ..FindQuery::default()
+        })
+        .await?;
+    let by_hash: HashMap<Hash, Transaction> = members
+        .iter()
+        .copied()
+        .zip(node.get_trytes(&members).await?)
+        .filter_map(|(hash, tx)| tx.map(|tx| (hash, tx)))
+        .collect();
+    let tails: Vec<Hash> = by_hash.iter().filter(|(_, tx)| tx.is_tail()).map(|(h, _)| *h).collect();
+    let states = node.get_inclusion_states(&tails, &[milestone]).await?;
+    let wanted: HashSet<Address> = addresses.iter().copied().collect();
+    let mut confirmed = Vec::new();
+    for (tail, included) in tails.into_iter().zip(states) {
+        if !included {
+            continue;
+        }
+        if let Some(transactions) = follow_trunks(&by_hash, tail) {
+            if transactions.iter().any(|tx| wanted.contains(&tx.address)) {
+                confirmed.push(ConfirmedBundle { tail, transactions });
+            }
+        }
+    }
+    Ok(confirmed)
+}
+
+/// The bundle of `tail`, following trunks, if complete in `by_hash`.
+fn follow_trunks(by_hash: &HashMap<Hash, Transaction>, tail: Hash) -> Option<Vec<Transaction>> {
+    let first = by_hash.get(&tail)?;
+    let mut transactions = vec![first.clone()];
+    let mut current = first;
+    while current.current_index.get() < current.last_index.get() {
+        let next = by_hash.get(&current.trunk)?;
+        if next.bundle != first.bundle || next.current_index.get() != current.current_index.get() + 1 {
+            return None;
+        }
+        transactions.push(next.clone());
+        current = next;
+    }
+    Some(transactions)
+}

@@ -1,0 +1,208 @@
+//! Test bed: a Hub over a fresh SQLite file or PostgreSQL database, a real
+//! devnet over HTTP, and a cheap local seed provider.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hub_core::{Hub, SystemClock};
+use hub_devnet::{Devnet, DevnetConfig};
+use hub_node::{Client, ClientConfig};
+use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel};
+use hub_signer::LocalProvider;
+use hub_store::Store;
+use serde_json::json;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per database: `name_sqlite`, `name_postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::common::Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::common::Db::Postgres).await
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, empty database.
+pub struct TestDb {
+    pub url: String,
+    drop_name: Option<String>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl TestDb {
+    pub async fn new(db: Db) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("hub_test_{}_{}_{}", std::process::id(), n, rand::random::<u32>());
+        match db {
+            Db::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.sqlite"));
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", file.display()),
+                    drop_name: None,
+                    file: Some(file),
+                }
+            }
+            Db::Postgres => {
+                use sqlx::Executor;
+                let admin = postgres_admin_url();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("PostgreSQL is running");
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+                Self {
+                    url: format!("{base}/{name}"),
+                    drop_name: Some(name),
+                    file: None,
+                }
+            }
+        }
+    }
+
+    /// Removes the database (call at the end of a test).
+    pub async fn remove(self) {
+        if let Some(name) = &self.drop_name {
+            use sqlx::Executor;
+            if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url()).await {
+                let _ = conn
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
+        }
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+/// Cheap Argon2 for tests (the real parameters are tested in the protocol crate).
+pub fn test_params() -> Argon2Params {
+    Argon2Params {
+        t_cost: 1,
+        m_cost_kib: 64,
+        ..Argon2Params::default()
+    }
+}
+
+/// The seed of a UUID under the test provider (what an operator exporting it would get).
+pub trait SeedOf {
+    fn seed_of<'a>(
+        &'a self,
+        uuid: &'a hub_protocol::SeedUuid,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = hub_protocol::Seed> + Send + 'a>>;
+}
+
+impl SeedOf for LocalProvider {
+    fn seed_of<'a>(
+        &'a self,
+        uuid: &'a hub_protocol::SeedUuid,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = hub_protocol::Seed> + Send + 'a>> {
+        use hub_signer::SeedProvider;
+        Box::pin(async move { self.seed(uuid).await.unwrap() })
+    }
+}
+
+pub fn provider() -> Arc<LocalProvider> {
+    let salt = Salt::new(b"a test salt of more than twenty bytes".to_vec()).unwrap();
+    Arc::new(LocalProvider::new(salt, test_params(), SecurityLevel::Medium, 2).unwrap())
+}
+
+/// A Hub on `db` with its own devnet.
+pub struct Ctx {
+    pub hub: Arc<Hub>,
+    pub devnet: Devnet,
+    pub db: TestDb,
+    pub client: Client,
+}
+
+pub async fn start(db: Db) -> Ctx {
+    let db = TestDb::new(db).await;
+    let devnet = Devnet::start(DevnetConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        milestone_interval_ms: 0,
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut config = ClientConfig::new(devnet.url());
+    config.retries = 0;
+    let client = Client::new(config).unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    let hub = Arc::new(Hub::new(store, client.clone(), provider(), Arc::new(SystemClock)));
+    Ctx {
+        hub,
+        devnet,
+        db,
+        client,
+    }
+}
+
+impl Ctx {
+    pub async fn finish(self) {
+        self.hub.store().close().await;
+        self.devnet.stop().await;
+        self.db.remove().await;
+    }
+
+    pub async fn milestone(&self) {
+        self.client
+            .call_raw("issueMilestone", &json!({"command": "issueMilestone"}))
+            .await
+            .unwrap();
+    }
+
+    pub async fn fund(&self, address: &str, amount: u64) -> Hash {
+        let reply = self
+            .client
+            .call_raw(
+                "fund",
+                &json!({"command": "fund", "address": address, "amount": amount}),
+            )
+            .await
+            .unwrap();
+        Hash::from_trytes(reply["tail"].as_str().unwrap()).unwrap()
+    }
+
+    /// Runs raw SQL against the test database (to set up odd states).
+    pub async fn sql(&self, statement: &str) {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.db.url)
+            .await
+            .unwrap();
+        conn.execute(statement).await.unwrap();
+    }
+
+    pub async fn mismatches(&self) -> Vec<String> {
+        let mut tx = self.hub.store().read().await.unwrap();
+        tx.balance_mismatches().await.unwrap()
+    }
+}
+
+pub fn address(s: &str) -> Address {
+    Address::from_trytes(s).unwrap()
+}

@@ -1,0 +1,255 @@
+//! `hub serve` settings: flags override the environment (`HUB_…`), which
+//! overrides the TOML file (`--config`), which overrides the defaults. Every
+//! setting and its default is listed by `hub serve --help`. Secrets (the
+//! salt) come only from a file or the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use hub_protocol::{Argon2Mode, Argon2Params, SecurityLevel};
+use serde::Deserialize;
+
+/// Everything `hub serve` can be told. Unset values fall back to the file, then the default.
+#[derive(Args, Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Settings {
+    /// TOML file with any of these settings (keys as the flag names, e.g. `grpc-listen = "…"`).
+    #[arg(long, env = "HUB_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Directory for Hub's files (SQLite database, development salt, embedded devnet). [default: ./hub-data]
+    #[arg(long, env = "HUB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user:pass@host/db`. [default: SQLite in the data directory]
+    #[arg(long, env = "HUB_DATABASE")]
+    pub database: Option<String>,
+    /// IOTA node API URL(s), comma-separated or repeated. [default: the embedded devnet]
+    #[arg(long, env = "HUB_NODE", value_delimiter = ',')]
+    pub node: Option<Vec<String>>,
+    /// File holding the Argon2 salt (more than 20 bytes; one trailing newline ignored). The
+    /// environment variable HUB_SALT may hold the salt itself instead. [default: a development
+    /// salt generated into the data directory]
+    #[arg(long, env = "HUB_SALT_FILE")]
+    pub salt_file: Option<PathBuf>,
+    /// gRPC listen address. [default: 127.0.0.1:50051]
+    #[arg(long, env = "HUB_GRPC_LISTEN")]
+    pub grpc_listen: Option<SocketAddr>,
+    /// HTTP JSON listen address. [default: 127.0.0.1:50052]
+    #[arg(long, env = "HUB_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// Listen address of the embedded devnet (when no --node is given). [default: 127.0.0.1:14265]
+    #[arg(long, env = "HUB_DEVNET_LISTEN")]
+    pub devnet_listen: Option<SocketAddr>,
+    /// Milestone interval of the embedded devnet, ms (0 = on demand only). [default: 5000]
+    #[arg(long, env = "HUB_DEVNET_MILESTONE_INTERVAL_MS")]
+    pub devnet_milestone_interval_ms: Option<u64>,
+    /// Deposit monitor interval, ms (0 disables it). [default: 10000]
+    #[arg(long, env = "HUB_MONITOR_INTERVAL_MS")]
+    pub monitor_interval_ms: Option<u64>,
+    /// Keep the message of deposit transactions. [default: false]
+    #[arg(long, env = "HUB_FETCH_TRANSACTION_MESSAGES")]
+    pub fetch_transaction_messages: Option<bool>,
+    /// Pre-derived deposit addresses to keep ready (0 disables the pool). [default: 20]
+    #[arg(long, env = "HUB_ADDRESS_POOL_SIZE")]
+    pub address_pool_size: Option<usize>,
+    /// How often the address pool is topped up, ms. [default: 2000]
+    #[arg(long, env = "HUB_ADDRESS_POOL_INTERVAL_MS")]
+    pub address_pool_interval_ms: Option<u64>,
+    /// Argon2 variant: `id` or `i` (deployments before mid-2018). [default: id]
+    #[arg(long, env = "HUB_ARGON2_MODE")]
+    pub argon2_mode: Option<String>,
+    /// Argon2 iterations. [default: 4]
+    #[arg(long, env = "HUB_ARGON2_T_COST")]
+    pub argon2_t_cost: Option<u32>,
+    /// Argon2 memory, KiB. [default: 131072]
+    #[arg(long, env = "HUB_ARGON2_M_COST_KIB")]
+    pub argon2_m_cost_kib: Option<u32>,
+    /// Argon2 lanes. [default: 1]
+    #[arg(long, env = "HUB_ARGON2_PARALLELISM")]
+    pub argon2_parallelism: Option<u32>,
+    /// Argon2 derivations running at once (each takes the Argon2 memory). [default: 2]
+    #[arg(long, env = "HUB_MAX_CONCURRENT_ARGON2")]
+    pub max_concurrent_argon2: Option<usize>,
+    /// WOTS security level of addresses, 1–3. [default: 2]
+    #[arg(long, env = "HUB_KEY_SECURITY_LEVEL")]
+    pub key_security_level: Option<u8>,
+    /// Timeout of one node request, ms. [default: 30000]
+    #[arg(long, env = "HUB_NODE_TIMEOUT_MS")]
+    pub node_timeout_ms: Option<u64>,
+}
+
+macro_rules! take_missing {
+    ($target:ident, $file:ident, $($field:ident),+) => {
+        $( if $target.$field.is_none() { $target.$field = $file.$field.take(); } )+
+    };
+}
+
+/// Settings with every value decided.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub data_dir: PathBuf,
+    pub database: String,
+    pub node: Option<Vec<String>>,
+    pub salt_file: Option<PathBuf>,
+    pub grpc_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub devnet_listen: SocketAddr,
+    pub devnet_milestone_interval_ms: u64,
+    pub monitor_interval_ms: u64,
+    pub fetch_transaction_messages: bool,
+    pub address_pool_size: usize,
+    pub address_pool_interval_ms: u64,
+    pub argon2: Argon2Params,
+    pub max_concurrent_argon2: usize,
+    pub security: SecurityLevel,
+    pub node_timeout_ms: u64,
+}
+
+impl Settings {
+    /// Fills what flags and environment left unset from the file, then the defaults.
+    pub fn resolve(mut self) -> Result<Resolved, String> {
+        if let Some(path) = self.config.clone() {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("--config {}: {e}", path.display()))?;
+            let mut file: Settings = toml::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?;
+            take_missing!(
+                self,
+                file,
+                data_dir,
+                database,
+                node,
+                salt_file,
+                grpc_listen,
+                http_listen,
+                devnet_listen,
+                devnet_milestone_interval_ms,
+                monitor_interval_ms,
+                fetch_transaction_messages,
+                address_pool_size,
+                address_pool_interval_ms,
+                argon2_mode,
+                argon2_t_cost,
+                argon2_m_cost_kib,
+                argon2_parallelism,
+                max_concurrent_argon2,
+                key_security_level,
+                node_timeout_ms
+            );
+        }
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("hub-data"));
+        let database = self
+            .database
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("hub.sqlite").display()));
+        let defaults = Argon2Params::default();
+        let argon2 = Argon2Params {
+            mode: match self.argon2_mode.as_deref() {
+                None => defaults.mode,
+                Some(mode) => mode
+                    .parse::<Argon2Mode>()
+                    .map_err(|e| e.for_field("--argon2-mode").to_string())?,
+            },
+            t_cost: self.argon2_t_cost.unwrap_or(defaults.t_cost),
+            m_cost_kib: self.argon2_m_cost_kib.unwrap_or(defaults.m_cost_kib),
+            parallelism: self.argon2_parallelism.unwrap_or(defaults.parallelism),
+        };
+        argon2.validate().map_err(|e| e.to_string())?;
+        let security = SecurityLevel::try_from(self.key_security_level.unwrap_or(2))
+            .map_err(|e| e.for_field("--key-security-level").to_string())?;
+        let node = self.node.filter(|n| !n.is_empty());
+        Ok(Resolved {
+            data_dir,
+            database,
+            node,
+            salt_file: self.salt_file,
+            grpc_listen: self
+                .grpc_listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
+            http_listen: self
+                .http_listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50052))),
+            devnet_listen: self
+                .devnet_listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 14265))),
+            devnet_milestone_interval_ms: self.devnet_milestone_interval_ms.unwrap_or(5_000),
+            monitor_interval_ms: self.monitor_interval_ms.unwrap_or(10_000),
+            fetch_transaction_messages: self.fetch_transaction_messages.unwrap_or(false),
+            address_pool_size: self.address_pool_size.unwrap_or(20),
+            address_pool_interval_ms: self.address_pool_interval_ms.unwrap_or(2_000),
+            argon2,
+            max_concurrent_argon2: self.max_concurrent_argon2.unwrap_or(2).max(1),
+            security,
+            node_timeout_ms: self.node_timeout_ms.unwrap_or(30_000),
+        })
+    }
+}
+
+/// The database URL without its password, for printing.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://hub:secret@db:5432/hub"),
+            "postgres://hub:***@db:5432/hub"
+        );
+        assert_eq!(redact_url("postgres://hub@db/hub"), "postgres://hub@db/hub");
+        assert_eq!(redact_url("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_unset() {
+        let dir = std::env::temp_dir().join(format!("hub-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hub.toml");
+        std::fs::write(
+            &file,
+            "monitor-interval-ms = 7\ngrpc-listen = \"127.0.0.1:6000\"\nnode = [\"http://a:14265\"]\n",
+        )
+        .unwrap();
+        let settings = Settings {
+            config: Some(file.clone()),
+            monitor_interval_ms: Some(9),
+            ..Settings::default()
+        };
+        let resolved = settings.resolve().unwrap();
+        assert_eq!(resolved.monitor_interval_ms, 9, "flags win");
+        assert_eq!(resolved.grpc_listen.port(), 6000, "the file fills the rest");
+        assert_eq!(resolved.node, Some(vec!["http://a:14265".to_string()]));
+        std::fs::write(&file, "no-such-setting = 1\n").unwrap();
+        let bad = Settings {
+            config: Some(file),
+            ..Settings::default()
+        };
+        assert!(bad.resolve().unwrap_err().contains("no-such-setting"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let bad = Settings {
+            key_security_level: Some(4),
+            ..Settings::default()
+        };
+        assert!(bad.resolve().unwrap_err().contains("--key-security-level"));
+        let bad = Settings {
+            argon2_mode: Some("x".into()),
+            ..Settings::default()
+        };
+        assert!(bad.resolve().unwrap_err().contains("--argon2-mode"));
+    }
+}
