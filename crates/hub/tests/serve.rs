@@ -24,9 +24,23 @@ impl Server {
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(["--database", database])
-            .args(["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--devnet-listen", "127.0.0.1:0"])
+            .args([
+                "--grpc-listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--devnet-listen",
+                "127.0.0.1:0",
+            ])
             .args(["--devnet-milestone-interval-ms", "300", "--monitor-interval-ms", "200"])
-            .args(["--argon2-t-cost", "1", "--argon2-m-cost-kib", "1024", "--address-pool-size", "3"])
+            .args([
+                "--argon2-t-cost",
+                "1",
+                "--argon2-m-cost-kib",
+                "1024",
+                "--address-pool-size",
+                "3",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -41,17 +55,34 @@ impl Server {
             } else if let Some(v) = line.trim().strip_prefix("HTTP API:") {
                 http = v.trim().to_string();
             } else if let Some(v) = line.trim().strip_prefix("node:") {
-                devnet = v.trim().trim_start_matches("embedded devnet at ").split(' ').next().unwrap().to_string();
+                devnet = v
+                    .trim()
+                    .trim_start_matches("embedded devnet at ")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string();
             } else if line.starts_with("Ctrl-C") {
                 break;
             }
         }
-        assert!(!grpc.is_empty() && !http.is_empty() && devnet.starts_with("http://"), "hub serve printed its addresses");
-        Self { child, grpc, http, devnet }
+        assert!(
+            !grpc.is_empty() && !http.is_empty() && devnet.starts_with("http://"),
+            "hub serve printed its addresses"
+        );
+        Self {
+            child,
+            grpc,
+            http,
+            devnet,
+        }
     }
 
     fn stop(mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -66,7 +97,15 @@ impl Server {
 }
 
 async fn http(server: &Server, body: Value) -> Value {
-    let text = reqwest::Client::new().post(&server.http).json(&body).send().await.unwrap().text().await.unwrap();
+    let text = reqwest::Client::new()
+        .post(&server.http)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -84,24 +123,38 @@ async fn devnet(server: &Server, body: Value) -> Value {
 }
 
 fn error_code(status: &tonic::Status) -> i32 {
-    pb::Error::decode(status.details()).expect("details carry hub.rpc.Error").code
+    pb::Error::decode(status.details())
+        .expect("details carry hub.rpc.Error")
+        .code
 }
 
 async fn wait_for_pending(grpc: &mut HubClient<tonic::transport::Channel>, user: &str, expected: i64) {
     let started = Instant::now();
     loop {
-        let reply = grpc.get_balance(pb::GetBalanceRequest { user_id: user.into() }).await.unwrap().into_inner();
+        let reply = grpc
+            .get_balance(pb::GetBalanceRequest { user_id: user.into() })
+            .await
+            .unwrap()
+            .into_inner();
         if reply.pending_deposit == expected {
             assert_eq!(reply.available, 0, "credited to the account only when swept");
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "deposit not seen: pending {}", reply.pending_deposit);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "deposit not seen: pending {}",
+            reply.pending_deposit
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn deposit_events(grpc: &mut HubClient<tonic::transport::Channel>) -> Vec<pb::UserAddressBalanceEvent> {
-    let mut stream = grpc.balance_subscription(pb::BalanceSubscriptionRequest { newer_than: 0 }).await.unwrap().into_inner();
+    let mut stream = grpc
+        .balance_subscription(pb::BalanceSubscriptionRequest { newer_than: 0 })
+        .await
+        .unwrap()
+        .into_inner();
     let mut out = Vec::new();
     while let Some(event) = stream.message().await.unwrap() {
         if let Some(TheEvent::UserAddressEvent(e)) = event.the_event {
@@ -115,27 +168,55 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     let server = Server::start(data_dir, database);
     let mut grpc = HubClient::connect(server.grpc.clone()).await.unwrap();
 
-    grpc.create_user(pb::CreateUserRequest { user_id: "exchange-user-1".into() }).await.unwrap();
-    assert_eq!(http(&server, json!({"command": "CreateUser", "userId": "exchange-user-1"})).await, json!({"error": "User exist"}));
-    let status = grpc.get_balance(pb::GetBalanceRequest { user_id: "nobody".into() }).await.unwrap_err();
+    grpc.create_user(pb::CreateUserRequest {
+        user_id: "exchange-user-1".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        http(&server, json!({"command": "CreateUser", "userId": "exchange-user-1"})).await,
+        json!({"error": "User exist"})
+    );
+    let status = grpc
+        .get_balance(pb::GetBalanceRequest {
+            user_id: "nobody".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert_eq!(error_code(&status), 2, "USER_DOES_NOT_EXIST");
     let status = grpc
-        .user_withdraw(pb::UserWithdrawRequest { user_id: "exchange-user-1".into(), ..Default::default() })
+        .user_withdraw(pb::UserWithdrawRequest {
+            user_id: "exchange-user-1".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);
 
     let address = grpc
-        .get_deposit_address(pb::GetDepositAddressRequest { user_id: "exchange-user-1".into(), include_checksum: true })
+        .get_deposit_address(pb::GetDepositAddressRequest {
+            user_id: "exchange-user-1".into(),
+            include_checksum: true,
+        })
         .await
         .unwrap()
         .into_inner()
         .address;
     assert_eq!(address.len(), 90);
-    let info = grpc.get_address_info(pb::GetAddressInfoRequest { address: address[..81].into() }).await.unwrap().into_inner();
+    let info = grpc
+        .get_address_info(pb::GetAddressInfoRequest {
+            address: address[..81].into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(info.user_id, "exchange-user-1");
-    let other = http(&server, json!({"command": "GetDepositAddress", "userId": "exchange-user-1"})).await;
+    let other = http(
+        &server,
+        json!({"command": "GetDepositAddress", "userId": "exchange-user-1"}),
+    )
+    .await;
     assert_eq!(other["address"].as_str().unwrap().len(), 81);
 
     // The devnet faucet pays the deposit address with a real bundle.
@@ -146,7 +227,10 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     assert_eq!(http_balance, json!({"available": "0", "pendingDeposit": "2500"}));
     let events = deposit_events(&mut grpc).await;
     assert_eq!(events.len(), 1);
-    assert_eq!((events[0].amount, events[0].hash.as_str(), events[0].reason), (2500, tail.as_str(), 1));
+    assert_eq!(
+        (events[0].amount, events[0].hash.as_str(), events[0].reason),
+        (2500, tail.as_str(), 1)
+    );
     assert_eq!(events[0].user_address, &address[..81]);
     let subscription = http(&server, json!({"command": "BalanceSubscription", "newerThan": 0})).await;
     assert_eq!(subscription["event_0"]["type"], "USER_ADDRESS");
@@ -154,18 +238,33 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
 
     // WasAddressSpentFrom asks the node over gRPC too.
     let spent = grpc
-        .was_address_spent_from(pb::WasAddressSpentFromRequest { address: address[..81].into(), validate_checksum: false })
+        .was_address_spent_from(pb::WasAddressSpentFromRequest {
+            address: address[..81].into(),
+            validate_checksum: false,
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(!spent.was_address_spent_from);
 
     // Bad input gets errors and the server keeps answering.
-    for body in [json!({"command": "GetBalance"}), json!({"foo": 1}), json!({"command": "ProcessTransferBatch", "transfers": "x"})] {
-        let reply = reqwest::Client::new().post(&server.http).json(&body).send().await.unwrap();
+    for body in [
+        json!({"command": "GetBalance"}),
+        json!({"foo": 1}),
+        json!({"command": "ProcessTransferBatch", "transfers": "x"}),
+    ] {
+        let reply = reqwest::Client::new()
+            .post(&server.http)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(reply.status().is_success() || reply.status().is_client_error());
     }
-    assert_eq!(http(&server, json!({"command": "GetStats"})).await, json!({"totalBalance": "0"}));
+    assert_eq!(
+        http(&server, json!({"command": "GetStats"})).await,
+        json!({"totalBalance": "0"})
+    );
     server.stop();
 
     // Restarted, Hub credits nothing twice.
@@ -189,15 +288,22 @@ async fn end_to_end_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_on_postgres() {
     use sqlx::{Connection, Executor};
-    let admin = std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin =
+        std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("hub_e2e_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL is running");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL is running");
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
     conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     let database = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let dir = std::env::temp_dir().join(format!("hub-e2e-postgres-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     end_to_end(&database, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
 }

@@ -153,22 +153,41 @@ impl Tx {
                 .checked_add(e.amount)
                 .ok_or_else(|| StoreError::Corrupt("balance overflow".into()))?;
         }
-        for (user_id, delta) in totals {
-            sqlx::query("UPDATE user_account SET balance = balance + $1 WHERE id = $2")
-                .bind(delta)
-                .bind(user_id)
-                .execute(&mut *self.inner)
-                .await?;
+        let totals: Vec<(i64, i64)> = totals.into_iter().filter(|(_, delta)| *delta != 0).collect();
+        for chunk in totals.chunks(400) {
+            // One statement per chunk: balance + CASE id WHEN … THEN delta … END.
+            let cases: String = (0..chunk.len())
+                .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let ids = placeholders(2 * chunk.len() + 1, chunk.len());
+            let sql = format!("UPDATE user_account SET balance = balance + CASE id{cases} END WHERE id IN ({ids})");
+            let mut query = sqlx::query(&sql);
+            for (user_id, delta) in chunk {
+                query = query.bind(*user_id).bind(*delta);
+            }
+            for (user_id, _) in chunk {
+                query = query.bind(*user_id);
+            }
+            query.execute(&mut *self.inner).await?;
         }
-        for e in entries {
-            let kind = match e.reason {
-                account_reason::SWEEP => "deposit_credited",
-                account_reason::BUY => "buy",
-                account_reason::WITHDRAWAL_CANCEL => "withdrawal_cancelled",
-                account_reason::WITHDRAWAL => "withdrawal",
-                _ => "sell",
-            };
-            self.event(kind, Some(e.user_id), None, e.amount, None, now).await?;
+        for chunk in entries.chunks(500) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO events (kind, user_id, amount, occurred_at) VALUES {values}");
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                let kind = match e.reason {
+                    account_reason::SWEEP => "deposit_credited",
+                    account_reason::BUY => "buy",
+                    account_reason::WITHDRAWAL_CANCEL => "withdrawal_cancelled",
+                    account_reason::WITHDRAWAL => "withdrawal",
+                    _ => "sell",
+                };
+                query = query.bind(kind).bind(e.user_id).bind(e.amount).bind(now);
+            }
+            query.execute(&mut *self.inner).await?;
         }
         Ok(())
     }
