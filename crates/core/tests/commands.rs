@@ -194,7 +194,8 @@ async fn transfer_batches(db: Db) {
 }
 on_both_databases!(transfer_batches_test, transfer_batches);
 
-async fn concurrent_batches_never_overdraw(db: Db) {
+/// Several clients send random two-entry batches at once; returns how many applied.
+async fn random_interleaving(db: Db, seed: u64, clients: u64, rounds: usize) -> usize {
     let ctx = start(db).await;
     let users: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
     for u in &users {
@@ -206,14 +207,14 @@ async fn concurrent_batches_never_overdraw(db: Db) {
     .await;
     ctx.sql("UPDATE user_account SET balance = 50").await;
     let total = ctx.hub.get_stats().await.unwrap().total_balance;
-    let mut clients = Vec::new();
-    for client in 0..6u64 {
+    let mut tasks = Vec::new();
+    for client in 0..clients {
         let hub = ctx.hub.clone();
         let users = users.clone();
-        clients.push(tokio::spawn(async move {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(client);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(client));
             let mut applied = 0;
-            for _ in 0..40 {
+            for _ in 0..rounds {
                 use rand::Rng;
                 let from = &users[rng.gen_range(0..users.len())];
                 let to = &users[rng.gen_range(0..users.len())];
@@ -231,25 +232,35 @@ async fn concurrent_batches_never_overdraw(db: Db) {
         }));
     }
     let mut applied = 0;
-    for c in clients {
-        applied += c.await.unwrap();
+    for task in tasks {
+        applied += task.await.unwrap();
     }
-    assert!(applied > 0);
     let mut sum = 0u64;
     for u in &users {
         let balance = ctx.hub.get_balance(u).await.unwrap().available;
-        assert!(balance >= 0);
+        assert!(balance >= 0, "{u} went negative");
         sum += balance as u64;
     }
     assert_eq!(sum, total, "the sum is conserved");
     assert_eq!(ctx.hub.get_stats().await.unwrap().total_balance, total);
     assert!(ctx.mismatches().await.is_empty());
     ctx.finish().await;
+    applied
 }
-on_both_databases!(
-    concurrent_batches_never_overdraw_test,
-    concurrent_batches_never_overdraw
-);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
+    /// Random interleavings of batches from several concurrent clients never
+    /// leave a negative balance and always conserve the sum, on both databases.
+    #[test]
+    fn concurrent_batches_never_overdraw(seed in proptest::prelude::any::<u64>(), clients in 2u64..7) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        for db in [Db::Sqlite, Db::Postgres] {
+            let applied = runtime.block_on(random_interleaving(db, seed, clients, 25));
+            proptest::prop_assert!(applied > 0);
+        }
+    }
+}
 
 async fn was_address_spent_from(db: Db) {
     let ctx = start(db).await;

@@ -63,7 +63,7 @@ impl Address {
     /// The 9-tryte checksum: the last 9 trytes of Kerl(address).
     pub fn checksum(&self) -> String {
         let hash = kerl(&self.to_trits()).expect("an address is one Kerl chunk");
-        trits_to_trytes(&hash[243 - 3 * CHECKSUM_TRYTES..])
+        trits_to_trytes(&hash[243 - 3 * CHECKSUM_TRYTES..]).expect("Kerl output is trits")
     }
 
     /// The 90-tryte form: address followed by its checksum.

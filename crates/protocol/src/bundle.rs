@@ -210,12 +210,18 @@ fn checked_total(field: &'static str, total: u64, add: u64) -> Result<u64, Error
 }
 
 /// The bundle hash of transactions in index order: Kerl over their essences.
-pub fn bundle_hash(transactions: &[Transaction]) -> Hash {
+pub fn bundle_hash(transactions: &[Transaction]) -> Result<Hash, Error> {
+    if transactions.is_empty() {
+        return Err(Error::Rule {
+            field: "bundle",
+            rule: "has no transactions",
+        });
+    }
     let mut essence = Vec::with_capacity(transactions.len() * ESSENCE_TRITS);
     for tx in transactions {
         essence.extend(tx.essence());
     }
-    hash_essence(&essence)
+    Ok(hash_essence(&essence))
 }
 
 fn hash_essence(essence: &[i8]) -> Hash {

@@ -388,6 +388,16 @@ mod tests {
     }
 
     #[test]
+    fn a_million_generated_uuids_are_distinct_and_well_formed() {
+        let mut seen = std::collections::HashSet::with_capacity(1_000_000);
+        for _ in 0..1_000_000 {
+            let uuid = SeedUuid::generate();
+            assert!(uuid.as_str().bytes().all(|b| SEED_UUID_ALPHABET.contains(&b)));
+            assert!(seen.insert(uuid.0), "a generated UUID repeated");
+        }
+    }
+
+    #[test]
     fn uuid_rules() {
         assert!(SeedUuid::parse(&"a".repeat(63)).is_err());
         assert!(SeedUuid::parse(&"a".repeat(65)).is_err());

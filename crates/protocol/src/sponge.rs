@@ -109,7 +109,7 @@ mod tests {
         // checksum is the last 9 trytes of Kerl(address).
         let address = "WLVZXWARPSYCWJMBZJGXHUOVYBVCEKMNQDMXHCAEJZFLFLMHFYYQQSSLVYWAZWESKXZOROLU9OQFRVDEW";
         let hash = kerl(&parse_trits("address", address).unwrap()).unwrap();
-        assert_eq!(&trits_to_trytes(&hash)[72..], "CHKKXPWGY");
+        assert_eq!(&trits_to_trytes(&hash).unwrap()[72..], "CHKKXPWGY");
     }
 
     #[test]

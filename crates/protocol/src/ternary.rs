@@ -30,10 +30,9 @@ pub fn tryte_value(c: u8) -> Option<i8> {
     }
 }
 
-/// The character of a tryte value in -13..=13.
+/// The character of a tryte value in -13..=13 (other values wrap modulo 27).
 #[inline]
 pub fn tryte_char(value: i8) -> u8 {
-    debug_assert!((-13..=13).contains(&value));
     TRYTE_ALPHABET[value.rem_euclid(27) as usize]
 }
 
@@ -72,7 +71,7 @@ pub fn check_trits(field: &'static str, trits: &[i8]) -> Result<(), Error> {
 }
 
 /// Writes the trits of already-validated trytes into `out` (3 per tryte).
-pub fn trytes_to_trits_into(trytes: &[u8], out: &mut [i8]) {
+pub(crate) fn trytes_to_trits_into(trytes: &[u8], out: &mut [i8]) {
     debug_assert_eq!(out.len(), trytes.len() * TRITS_PER_TRYTE);
     for (tryte, trits) in trytes.iter().zip(out.chunks_exact_mut(TRITS_PER_TRYTE)) {
         let value = tryte_value(*tryte).expect("validated trytes");
@@ -81,7 +80,7 @@ pub fn trytes_to_trits_into(trytes: &[u8], out: &mut [i8]) {
 }
 
 /// Trits of already-validated trytes.
-pub fn trytes_to_trits(trytes: &[u8]) -> Vec<i8> {
+pub(crate) fn trytes_to_trits(trytes: &[u8]) -> Vec<i8> {
     let mut out = vec![0; trytes.len() * TRITS_PER_TRYTE];
     trytes_to_trits_into(trytes, &mut out);
     out
@@ -108,7 +107,7 @@ pub fn tryte_trits(value: i8) -> [i8; 3] {
 
 /// Tryte characters for trits whose length is a multiple of 3; values must be
 /// valid trits.
-pub fn trits_to_tryte_bytes(trits: &[i8]) -> Vec<u8> {
+pub(crate) fn trits_to_tryte_bytes(trits: &[i8]) -> Vec<u8> {
     debug_assert_eq!(trits.len() % TRITS_PER_TRYTE, 0);
     trits
         .chunks_exact(TRITS_PER_TRYTE)
@@ -116,9 +115,17 @@ pub fn trits_to_tryte_bytes(trits: &[i8]) -> Vec<u8> {
         .collect()
 }
 
-/// Tryte string for trits whose length is a multiple of 3.
-pub fn trits_to_trytes(trits: &[i8]) -> String {
-    String::from_utf8(trits_to_tryte_bytes(trits)).expect("tryte alphabet is ASCII")
+/// Tryte string for trits; the length must be a multiple of 3.
+pub fn trits_to_trytes(trits: &[i8]) -> Result<String, Error> {
+    if trits.len() % TRITS_PER_TRYTE != 0 {
+        return Err(Error::Length {
+            field: "trits",
+            expected: "a multiple of 3".into(),
+            actual: trits.len(),
+        });
+    }
+    check_trits("trits", trits)?;
+    Ok(String::from_utf8(trits_to_tryte_bytes(trits)).expect("tryte alphabet is ASCII"))
 }
 
 /// Writes `value` as balanced trits into `out`, least significant first.
@@ -147,15 +154,22 @@ pub fn int_to_trits(field: &'static str, value: i64, out: &mut [i8]) -> Result<(
     Ok(())
 }
 
-/// Reads balanced trits (least significant first) as an integer. At most 40
-/// trits, which always fit in an `i64`.
-pub fn trits_to_int(trits: &[i8]) -> i64 {
-    assert!(trits.len() <= 40, "at most 40 trits fit an i64");
-    trits.iter().rev().fold(0i64, |acc, &t| acc * 3 + i64::from(t))
+/// Reads balanced trits (least significant first) as an integer: at most
+/// 40 trits, which always fit in an `i64`.
+pub fn trits_to_int(trits: &[i8]) -> Result<i64, Error> {
+    if trits.len() > 40 {
+        return Err(Error::Length {
+            field: "trits",
+            expected: "at most 40 trits".into(),
+            actual: trits.len(),
+        });
+    }
+    check_trits("trits", trits)?;
+    Ok(trits.iter().rev().fold(0i64, |acc, &t| acc * 3 + i64::from(t)))
 }
 
-/// Adds one to a balanced-ternary number in place (wrapping at the top).
-pub fn increment_trits(trits: &mut [i8]) {
+/// Adds one to a balanced-ternary number of valid trits in place (wrapping at the top).
+pub(crate) fn increment_trits(trits: &mut [i8]) {
     for t in trits {
         if *t == 1 {
             *t = -1;
@@ -166,9 +180,9 @@ pub fn increment_trits(trits: &mut [i8]) {
     }
 }
 
-/// Adds a non-negative integer to a balanced-ternary number in place
-/// (wrapping at the top).
-pub fn add_to_trits(trits: &mut [i8], mut addend: u64) {
+/// Adds a non-negative integer to a balanced-ternary number of valid trits
+/// in place (wrapping at the top).
+pub(crate) fn add_to_trits(trits: &mut [i8], mut addend: u64) {
     let mut carry = 0i8;
     for t in trits.iter_mut() {
         if addend == 0 && carry == 0 {
@@ -230,7 +244,7 @@ mod tests {
         fn int_round_trip(v in -max_balanced(27)..=max_balanced(27)) {
             let mut t = [0i8; 27];
             int_to_trits("value", v, &mut t).unwrap();
-            prop_assert_eq!(trits_to_int(&t), v);
+            prop_assert_eq!(trits_to_int(&t).unwrap(), v);
         }
 
         #[test]
@@ -245,17 +259,25 @@ mod tests {
             let mut t = [0i8; 27];
             int_to_trits("x", start, &mut t).unwrap();
             add_to_trits(&mut t, add);
-            prop_assert_eq!(trits_to_int(&t), start + add as i64);
+            prop_assert_eq!(trits_to_int(&t).unwrap(), start + add as i64);
             let mut u = [0i8; 27];
             int_to_trits("x", start, &mut u).unwrap();
             increment_trits(&mut u);
-            prop_assert_eq!(trits_to_int(&u), start + 1);
+            prop_assert_eq!(trits_to_int(&u).unwrap(), start + 1);
         }
 
         #[test]
         fn trytes_trits_round_trip(s in "[9A-Z]{0,200}") {
             let trits = parse_trits("x", &s).unwrap();
-            prop_assert_eq!(trits_to_trytes(&trits), s);
+            prop_assert_eq!(trits_to_trytes(&trits).unwrap(), s);
+        }
+
+        #[test]
+        fn conversions_never_panic(v in proptest::collection::vec(any::<i8>(), 0..60)) {
+            let _ = trits_to_int(&v);
+            let _ = trits_to_trytes(&v);
+            let _ = tryte_char(v.first().copied().unwrap_or(0));
+            let _ = tryte_trits(v.first().copied().unwrap_or(0));
         }
 
         #[test]

@@ -214,11 +214,11 @@ impl Transaction {
                 rule: "only the first 33 trits may be non-zero",
             });
         }
-        let int27 = |index: usize| Int27::for_field(FIELDS[index].0, trits_to_int(field_trits(trits, index)));
+        let int27 = |index: usize| Int27::for_field(FIELDS[index].0, trits_to_int(field_trits(trits, index))?);
         Ok(Self {
             signature_message_fragment: Fragment::from_trits(field_trits(trits, 0))?,
             address: Address::from_trits(field_trits(trits, 1))?,
-            value: Value::new(trits_to_int(&value_trits[..VALUE_USABLE_TRITS]))?,
+            value: Value::new(trits_to_int(&value_trits[..VALUE_USABLE_TRITS])?)?,
             obsolete_tag: Tag::from_trits(field_trits(trits, 3))?,
             timestamp: int27(4)?,
             current_index: int27(5)?,

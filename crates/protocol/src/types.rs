@@ -57,7 +57,7 @@ macro_rules! tryte_type {
             }
 
             /// Writes the trits into `out`, which must be `TRITS` long.
-            pub fn write_trits(&self, out: &mut [i8]) {
+            pub(crate) fn write_trits(&self, out: &mut [i8]) {
                 $crate::ternary::trytes_to_trits_into(&self.0, out);
             }
 

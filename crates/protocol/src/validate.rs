@@ -175,7 +175,7 @@ pub fn validate(transactions: &[Transaction], options: &Options) -> Report {
 
     report.checked.push(Rule::BundleHash);
     let ordered: Vec<Transaction> = txs.iter().map(|tx| (*tx).clone()).collect();
-    let expected = bundle_hash(&ordered);
+    let expected = bundle_hash(&ordered).expect("the bundle is not empty");
     for (i, tx) in txs.iter().enumerate() {
         if tx.bundle != expected {
             report.fail(

@@ -199,7 +199,7 @@ mod tests {
     fn subseed_vector() {
         let s = subseed(&vector_seed(), 0);
         assert_eq!(
-            crate::ternary::trits_to_trytes(&s[..]),
+            crate::ternary::trits_to_trytes(&s[..]).unwrap(),
             "APSNZAPLANAGSXGZMZYCSXROJ9KUX9HVOPODQHMWNJOCGBKRIOOQKYGPFAIQBYNIODMIWMFKJGKRWFFPY"
         );
     }

@@ -39,7 +39,7 @@ fn addresses_agreed_by_three_libraries() {
     assert_eq!(rows, 6);
     let subseed = wots::subseed(&seed, 0);
     assert_eq!(
-        hub_protocol::ternary::trits_to_trytes(&subseed[..]),
+        hub_protocol::ternary::trits_to_trytes(&subseed[..]).unwrap(),
         comment_value(ADDRESSES, "subseed(index 0) =")
     );
     let (address, checksum) = comment_value(ADDRESSES, "address checksum of")
