@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use hub_core::{AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, Transfer};
+use hub_core::{AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, Transfer, WithdrawRequest};
 
 /// The future every command returns: boxed so the trait stays object safe.
 pub type CommandFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send + 'a>>;
@@ -32,6 +32,12 @@ pub trait HubCommands: Send + Sync + 'static {
     fn was_address_spent_from<'a>(&'a self, address: &'a str, validate_checksum: bool) -> CommandFuture<'a, bool>;
     /// `BalanceSubscription`: a snapshot of events at or after `newer_than_ms`.
     fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>>;
+    /// `UserWithdraw`: the new withdrawal's UUID.
+    fn user_withdraw<'a>(&'a self, request: &'a WithdrawRequest) -> CommandFuture<'a, String>;
+    /// `UserWithdrawCancel`.
+    fn user_withdraw_cancel<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, ()>;
+    /// `WasWithdrawalCancelled`.
+    fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool>;
 }
 
 impl HubCommands for Hub {
@@ -69,5 +75,17 @@ impl HubCommands for Hub {
 
     fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>> {
         Box::pin(Hub::balance_subscription(self, newer_than_ms))
+    }
+
+    fn user_withdraw<'a>(&'a self, request: &'a WithdrawRequest) -> CommandFuture<'a, String> {
+        Box::pin(Hub::user_withdraw(self, request))
+    }
+
+    fn user_withdraw_cancel<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, ()> {
+        Box::pin(Hub::user_withdraw_cancel(self, uuid))
+    }
+
+    fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool> {
+        Box::pin(Hub::was_withdrawal_cancelled(self, uuid))
     }
 }

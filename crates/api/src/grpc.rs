@@ -160,16 +160,35 @@ impl Hub for HubService {
 
     async fn user_withdraw(
         &self,
-        _: Request<pb::UserWithdrawRequest>,
+        request: Request<pb::UserWithdrawRequest>,
     ) -> Result<Response<pb::UserWithdrawReply>, Status> {
-        Err(unimplemented("UserWithdraw"))
+        let request = request.into_inner();
+        let withdraw = hub_core::WithdrawRequest {
+            user_id: request.user_id,
+            payout_address: request.payout_address,
+            amount: request.amount,
+            tag: request.tag,
+            validate_checksum: request.validate_checksum,
+            idempotency_key: Some(request.idempotency_key).filter(|k| !k.is_empty()),
+        };
+        let uuid = self
+            .commands
+            .user_withdraw(&withdraw)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::UserWithdrawReply { uuid }))
     }
 
     async fn user_withdraw_cancel(
         &self,
-        _: Request<pb::UserWithdrawCancelRequest>,
+        request: Request<pb::UserWithdrawCancelRequest>,
     ) -> Result<Response<pb::UserWithdrawCancelReply>, Status> {
-        Err(unimplemented("UserWithdrawCancel"))
+        let request = request.into_inner();
+        self.commands
+            .user_withdraw_cancel(&request.uuid)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::UserWithdrawCancelReply { success: true }))
     }
 
     async fn get_user_history(
@@ -268,9 +287,15 @@ impl Hub for HubService {
 
     async fn was_withdrawal_cancelled(
         &self,
-        _: Request<pb::WasWithdrawalCancelledRequest>,
+        request: Request<pb::WasWithdrawalCancelledRequest>,
     ) -> Result<Response<pb::WasWithdrawalCancelledReply>, Status> {
-        Err(unimplemented("WasWithdrawalCancelled"))
+        let request = request.into_inner();
+        let was_cancelled = self
+            .commands
+            .was_withdrawal_cancelled(&request.uuid)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::WasWithdrawalCancelledReply { was_cancelled }))
     }
 
     async fn was_address_spent_from(

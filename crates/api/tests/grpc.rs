@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{sample, start_grpc, Call, Fake, Running};
+use common::{sample, start_grpc, Call, Fake, Running, WITHDRAWAL_UUID};
 use hub_api::proto::hub as pb;
 use hub_api::proto::hub::hub_client::HubClient;
 use hub_core::{HubError, Transfer};
@@ -161,16 +161,6 @@ async fn later_commands_are_unimplemented() {
     let (fake, mut client, server) = connect(Fake::default()).await;
     let mut codes = vec![
         client
-            .user_withdraw(pb::UserWithdrawRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .user_withdraw_cancel(pb::UserWithdrawCancelRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
             .sweep_subscription(pb::SweepSubscriptionRequest::default())
             .await
             .map(|_| ())
@@ -191,11 +181,6 @@ async fn later_commands_are_unimplemented() {
             .map(|_| ())
             .unwrap_err(),
         client
-            .was_withdrawal_cancelled(pb::WasWithdrawalCancelledRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
             .recover_funds(pb::RecoverFundsRequest::default())
             .await
             .map(|_| ())
@@ -211,7 +196,7 @@ async fn later_commands_are_unimplemented() {
             .map(|_| ())
             .unwrap_err(),
     ];
-    assert_eq!(codes.len(), 10);
+    assert_eq!(codes.len(), 7);
     for status in codes.drain(..) {
         assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
     }
@@ -318,6 +303,72 @@ async fn balance_subscription_streams_every_event_in_order_then_ends() {
     fake.fail_next(HubError::Internal("x".into()));
     let status = client
         .balance_subscription(pb::BalanceSubscriptionRequest { newer_than: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn withdrawals_reach_the_commands() {
+    let (fake, mut client, server) = connect(Fake::default()).await;
+    let reply = client
+        .user_withdraw(pb::UserWithdrawRequest {
+            user_id: "u".into(),
+            payout_address: "P".into(),
+            amount: 7,
+            tag: "T".into(),
+            validate_checksum: true,
+            idempotency_key: "k-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.uuid, WITHDRAWAL_UUID);
+    // An empty idempotency key (what old clients send) means none.
+    client
+        .user_withdraw(pb::UserWithdrawRequest {
+            user_id: "u".into(),
+            amount: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let cancelled = client
+        .user_withdraw_cancel(pb::UserWithdrawCancelRequest {
+            uuid: WITHDRAWAL_UUID.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(cancelled.success);
+    let was = client
+        .was_withdrawal_cancelled(pb::WasWithdrawalCancelledRequest {
+            uuid: WITHDRAWAL_UUID.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(was.was_cancelled);
+    let calls = fake.calls();
+    assert_eq!(
+        calls[0],
+        Call::UserWithdraw(hub_core::WithdrawRequest {
+            user_id: "u".into(),
+            payout_address: "P".into(),
+            amount: 7,
+            tag: "T".into(),
+            validate_checksum: true,
+            idempotency_key: Some("k-1".into()),
+        })
+    );
+    assert!(matches!(&calls[1], Call::UserWithdraw(r) if r.idempotency_key.is_none()));
+    assert_eq!(calls[2], Call::UserWithdrawCancel(WITHDRAWAL_UUID.into()));
+    fake.fail_next(HubError::WithdrawalCanNotBeCancelled);
+    let status = client
+        .user_withdraw_cancel(pb::UserWithdrawCancelRequest {
+            uuid: WITHDRAWAL_UUID.into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);

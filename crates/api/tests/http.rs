@@ -126,13 +126,10 @@ async fn transport_quirks_of_the_original() {
 
     // Later-issue commands.
     for command in [
-        "UserWithdraw",
-        "UserWithdrawCancel",
         "SweepSubscription",
         "SweepInfo",
         "SignBundle",
         "SweepDetail",
-        "WasWithdrawalCancelled",
         "RecoverFunds",
         "GetSeedForAddress",
         "GetSeedForUUID",
@@ -570,4 +567,65 @@ fn random_bodies_always_get_an_answer() {
     assert_eq!(reply.body, r#"{"totalBalance":"4242"}"#);
     runtime.block_on(hub.stop());
     result.unwrap();
+}
+
+#[tokio::test]
+async fn withdrawals() {
+    let hub = Endpoint::start(Fake::default()).await;
+    hub.expect(
+        r#"{"command":"UserWithdraw","userId":"u","payoutAddress":"P","amount":"12","tag":"T","validateChecksum":true,"idempotencyKey":"k"}"#,
+        &format!(r#"{{"uuid":"{}"}}"#, common::WITHDRAWAL_UUID),
+    )
+    .await;
+    // Only userId and amount are required; a missing amount is no longer garbage.
+    hub.expect(
+        r#"{"command":"UserWithdraw","userId":"u","amount":5}"#,
+        &format!(r#"{{"uuid":"{}"}}"#, common::WITHDRAWAL_UUID),
+    )
+    .await;
+    hub.expect(
+        r#"{"command":"UserWithdraw","userId":"u"}"#,
+        r#"{"error":"Missing argument"}"#,
+    )
+    .await;
+    let reply = hub
+        .post(r#"{"command":"UserWithdraw","userId":"u","amount":"-5"}"#)
+        .await;
+    assert!(reply.body.contains("amount"), "{}", reply.body);
+    hub.expect(
+        r#"{"command":"UserWithdrawCancel","uuid":"x"}"#,
+        r#"{"success":"true"}"#,
+    )
+    .await;
+    hub.expect(r#"{"command":"UserWithdrawCancel"}"#, r#"{"error":"Missing argument"}"#)
+        .await;
+    hub.expect(
+        r#"{"command":"WasWithdrawalCancelled","uuid":"x"}"#,
+        r#"{"wasCancelled":"true"}"#,
+    )
+    .await;
+    let calls = hub.fake.take_calls();
+    assert_eq!(
+        calls[0],
+        Call::UserWithdraw(hub_core::WithdrawRequest {
+            user_id: "u".into(),
+            payout_address: "P".into(),
+            amount: 12,
+            tag: "T".into(),
+            validate_checksum: true,
+            idempotency_key: Some("k".into()),
+        })
+    );
+    assert!(
+        matches!(&calls[1], Call::UserWithdraw(r) if r.payout_address.is_empty() && r.tag.is_empty() && !r.validate_checksum)
+    );
+    assert_eq!(calls[2], Call::UserWithdrawCancel("x".into()));
+    assert_eq!(calls[3], Call::WasWithdrawalCancelled("x".into()));
+    hub.fake.fail_next(HubError::WithdrawalCanNotBeCancelled);
+    hub.expect(
+        r#"{"command":"UserWithdrawCancel","uuid":"x"}"#,
+        r#"{"error":"Withdrawal can not be cancelled"}"#,
+    )
+    .await;
+    hub.stop().await;
 }

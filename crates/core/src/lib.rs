@@ -16,12 +16,14 @@ pub mod monitor;
 pub mod pool;
 pub mod services;
 pub mod tangle;
+mod withdrawals;
 
 use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{ErrorCode, HubError};
 pub use model::*;
+pub use withdrawals::parse_withdrawal_uuid;
 
 use hub_node::Client;
 use hub_protocol::SeedUuid;

@@ -208,3 +208,21 @@ pub enum BalanceEvent {
     /// A Hub-address row.
     HubAddress(HubAddressEvent),
 }
+
+/// `UserWithdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WithdrawRequest {
+    /// User id.
+    pub user_id: String,
+    /// Payout address: 81 trytes, or 90 with checksum when `validate_checksum`.
+    pub payout_address: String,
+    /// Tokens to pay out.
+    pub amount: u64,
+    /// Tag of the payout transaction: up to 27 trytes, right-padded with `9`.
+    pub tag: String,
+    /// Require and check a checksum on the payout address.
+    pub validate_checksum: bool,
+    /// The client's idempotency key: a retry with the same key returns the
+    /// same withdrawal instead of making a second one.
+    pub idempotency_key: Option<String>,
+}

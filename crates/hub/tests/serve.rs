@@ -188,7 +188,16 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     let status = grpc
         .user_withdraw(pb::UserWithdrawRequest {
             user_id: "exchange-user-1".into(),
+            payout_address: "P".repeat(80) + "A",
+            amount: 1,
             ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&status), 3, "INSUFFICIENT_BALANCE");
+    let status = grpc
+        .sweep_detail(pb::SweepDetailRequest {
+            bundle_hash: "A".repeat(81),
         })
         .await
         .unwrap_err();

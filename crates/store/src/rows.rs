@@ -139,3 +139,45 @@ pub struct Deposit {
     /// Message of the depositing transaction, if kept.
     pub message: Option<String>,
 }
+
+/// A withdrawal request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalRow {
+    /// Internal id.
+    pub id: i64,
+    /// Lowercase hyphenated v4 UUID.
+    pub uuid: String,
+    /// Internal user id.
+    pub user_id: i64,
+    /// Tokens (positive).
+    pub amount: i64,
+    /// Where they go (81 trytes).
+    pub payout_address: String,
+    /// 27-tryte tag.
+    pub tag: String,
+    /// The sweep paying it, once swept.
+    pub sweep: Option<i64>,
+    /// When requested, ms.
+    pub requested_at: i64,
+    /// When cancelled, ms.
+    pub cancelled_at: Option<i64>,
+    /// The client's idempotency key, if given.
+    pub idempotency_key: Option<String>,
+}
+
+/// A withdrawal to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWithdrawal<'a> {
+    /// Lowercase hyphenated v4 UUID.
+    pub uuid: &'a str,
+    /// Internal user id.
+    pub user_id: i64,
+    /// Tokens (positive).
+    pub amount: i64,
+    /// 81 trytes.
+    pub payout_address: &'a str,
+    /// 27 trytes.
+    pub tag: &'a str,
+    /// The client's idempotency key.
+    pub idempotency_key: Option<&'a str>,
+}

@@ -458,6 +458,109 @@ impl Tx {
         Ok(row.is_some())
     }
 
+    // ----- withdrawals ----------------------------------------------------
+
+    /// Records a pending withdrawal and reserves its amount on the user's
+    /// account (a WITHDRAWAL ledger row of −amount) in this transaction.
+    pub async fn insert_withdrawal(&mut self, w: &NewWithdrawal<'_>, now: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO withdrawal (uuid, user_id, amount, payout_address, tag, requested_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(w.uuid)
+        .bind(w.user_id)
+        .bind(w.amount)
+        .bind(w.payout_address)
+        .bind(w.tag)
+        .bind(now)
+        .bind(w.idempotency_key)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let id: i64 = row.get(0);
+        let entry = AccountEntry {
+            user_id: w.user_id,
+            amount: -w.amount,
+            reason: account_reason::WITHDRAWAL,
+            sweep: None,
+            withdrawal: Some(id),
+        };
+        self.add_account_entries(&[entry], now).await?;
+        Ok(id)
+    }
+
+    fn withdrawal_row(r: &AnyRow) -> WithdrawalRow {
+        WithdrawalRow {
+            id: r.get(0),
+            uuid: r.get(1),
+            user_id: r.get(2),
+            amount: r.get(3),
+            payout_address: r.get(4),
+            tag: r.get::<Option<String>, _>(5).unwrap_or_default(),
+            sweep: r.get(6),
+            requested_at: r.get(7),
+            cancelled_at: r.get(8),
+            idempotency_key: r.get(9),
+        }
+    }
+
+    const WITHDRAWAL_COLUMNS: &'static str =
+        "id, uuid, user_id, amount, payout_address, tag, sweep, requested_at, cancelled_at, idempotency_key";
+
+    /// A withdrawal by UUID (canonical form).
+    pub async fn withdrawal(&mut self, uuid: &str) -> Result<Option<WithdrawalRow>> {
+        let sql = format!("SELECT {} FROM withdrawal WHERE uuid = $1", Self::WITHDRAWAL_COLUMNS);
+        let row = sqlx::query(&sql).bind(uuid).fetch_optional(&mut *self.inner).await?;
+        Ok(row.as_ref().map(Self::withdrawal_row))
+    }
+
+    /// A user's withdrawal by the client's idempotency key.
+    pub async fn withdrawal_by_key(&mut self, user_id: i64, key: &str) -> Result<Option<WithdrawalRow>> {
+        let sql = format!(
+            "SELECT {} FROM withdrawal WHERE user_id = $1 AND idempotency_key = $2",
+            Self::WITHDRAWAL_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(row.as_ref().map(Self::withdrawal_row))
+    }
+
+    /// Cancels a pending (not swept, not cancelled) withdrawal and gives its
+    /// amount back (a WITHDRAWAL_CANCEL row of +amount). `false` if it is
+    /// unknown, swept or already cancelled.
+    pub async fn cancel_withdrawal(&mut self, uuid: &str, now: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "UPDATE withdrawal SET cancelled_at = $1 WHERE uuid = $2 AND sweep IS NULL AND cancelled_at IS NULL RETURNING id, user_id, amount",
+        )
+        .bind(now)
+        .bind(uuid)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let entry = AccountEntry {
+            user_id: row.get(1),
+            amount: row.get(2),
+            reason: account_reason::WITHDRAWAL_CANCEL,
+            sweep: None,
+            withdrawal: Some(row.get(0)),
+        };
+        self.add_account_entries(&[entry], now).await?;
+        Ok(true)
+    }
+
+    /// Whether `address` belongs to Hub (a deposit address or a Hub address).
+    pub async fn is_hub_owned(&mut self, address: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM user_address WHERE address = $1 UNION ALL SELECT 1 FROM hub_address WHERE address = $1",
+        )
+        .bind(address)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.is_some())
+    }
+
     // ----- address pool and salt check -----------------------------------
 
     /// Adds a pre-derived deposit address to the pool.

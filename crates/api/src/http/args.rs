@@ -84,6 +84,19 @@ impl<'a> Args<'a> {
         scalar(self.object, key, key)?.ok_or(Failure::Command(HubError::MissingArgument(key)))
     }
 
+    /// An optional string (absent or `null`: `None`).
+    pub(crate) fn optional_text(&self, key: &'static str) -> Result<Option<String>, Failure> {
+        scalar(self.object, key, key)
+    }
+
+    /// A required unsigned integer; absent → `Missing argument` (the
+    /// original left it uninitialised).
+    pub(crate) fn required_u64(&self, key: &'static str) -> Result<u64, Failure> {
+        let text = self.required_text(key)?;
+        text.parse::<u64>()
+            .map_err(|_| Failure::argument(key, "expected an unsigned 64-bit integer"))
+    }
+
     /// An optional boolean: true only if its string form is exactly `true`.
     pub(crate) fn flag(&self, key: &'static str) -> Result<bool, Failure> {
         Ok(scalar(self.object, key, key)?.is_some_and(|text| text == "true"))

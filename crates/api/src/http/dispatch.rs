@@ -163,13 +163,34 @@ async fn execute(
             let spent = commands.was_address_spent_from(&address, validate_checksum).await?;
             LegacyObject::new().text("wasAddressSpentFrom", spent)
         }
-        Command::UserWithdraw
-        | Command::UserWithdrawCancel
-        | Command::SweepSubscription
+        Command::UserWithdraw => {
+            // Only userId and amount are required; a missing payout address
+            // or tag is empty and fails (or pads) like a wrong one.
+            let request = hub_core::WithdrawRequest {
+                user_id: args.required_text("userId")?,
+                payout_address: args.optional_text("payoutAddress")?.unwrap_or_default(),
+                amount: args.required_u64("amount")?,
+                tag: args.optional_text("tag")?.unwrap_or_default(),
+                validate_checksum: args.flag("validateChecksum")?,
+                idempotency_key: args.optional_text("idempotencyKey")?.filter(|k| !k.is_empty()),
+            };
+            let uuid = commands.user_withdraw(&request).await?;
+            LegacyObject::new().text("uuid", uuid)
+        }
+        Command::UserWithdrawCancel => {
+            let uuid = args.required_text("uuid")?;
+            commands.user_withdraw_cancel(&uuid).await?;
+            LegacyObject::new().text("success", true)
+        }
+        Command::WasWithdrawalCancelled => {
+            let uuid = args.required_text("uuid")?;
+            let cancelled = commands.was_withdrawal_cancelled(&uuid).await?;
+            LegacyObject::new().text("wasCancelled", cancelled)
+        }
+        Command::SweepSubscription
         | Command::SweepInfo
         | Command::SignBundle
         | Command::SweepDetail
-        | Command::WasWithdrawalCancelled
         | Command::RecoverFunds
         | Command::GetSeedForAddress
         | Command::GetSeedForUuid => return Ok(None),

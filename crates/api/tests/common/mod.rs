@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use hub_api::{CommandFuture, HubCommands};
-use hub_core::{AccountEvent, Balance, BalanceEvent, HubError, Stats, Transfer};
+use hub_core::{AccountEvent, Balance, BalanceEvent, HubError, Stats, Transfer, WithdrawRequest};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -22,6 +22,9 @@ pub enum Call {
     GetAddressInfo(String),
     WasAddressSpentFrom(String, bool),
     BalanceSubscription(u64),
+    UserWithdraw(WithdrawRequest),
+    UserWithdrawCancel(String),
+    WasWithdrawalCancelled(String),
 }
 
 /// Records calls and answers with scripted results; `fail_next` makes the
@@ -129,7 +132,22 @@ impl HubCommands for Fake {
     fn balance_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<BalanceEvent>> {
         self.answer(Call::BalanceSubscription(newer_than_ms), self.events.clone())
     }
+
+    fn user_withdraw<'a>(&'a self, request: &'a WithdrawRequest) -> CommandFuture<'a, String> {
+        self.answer(Call::UserWithdraw(request.clone()), WITHDRAWAL_UUID.to_string())
+    }
+
+    fn user_withdraw_cancel<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, ()> {
+        self.answer(Call::UserWithdrawCancel(uuid.to_owned()), ())
+    }
+
+    fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool> {
+        self.answer(Call::WasWithdrawalCancelled(uuid.to_owned()), true)
+    }
 }
+
+/// The UUID the fake answers `UserWithdraw` with.
+pub const WITHDRAWAL_UUID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 /// A server on a loopback port, stopped (and awaited) by `stop`.
 pub struct Running {

@@ -1,0 +1,213 @@
+//! Withdrawals: requesting one reserves the amount at once; it can be
+//! cancelled until a sweep picks it up (hub-behaviour.md §2.3.4–2.3.5, §8.1).
+//!
+//! Fixes over the original: a payout address of any length is checked
+//! without crashing, payouts to Hub's own addresses are refused, the node is
+//! asked whether the payout address was spent before the database write
+//! lock is taken (and the balance is re-checked under it), and an optional
+//! idempotency key makes a retried request return the first withdrawal.
+
+use hub_protocol::Tag;
+use hub_store::NewWithdrawal;
+use uuid::Uuid;
+
+use crate::commands::parse_payout_address;
+use crate::model::WithdrawRequest;
+use crate::{internal, Hub, HubError};
+
+/// Longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
+
+/// Parses a withdrawal UUID the way the original did (32 hex digits, with
+/// or without dashes, optionally in braces, any case) into its canonical
+/// lowercase hyphenated form.
+pub fn parse_withdrawal_uuid(text: &str) -> Option<String> {
+    let trimmed = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(text);
+    let hex_only = trimmed.len() == 32 && trimmed.bytes().all(|b| b.is_ascii_hexdigit());
+    let hyphenated = trimmed.len() == 36
+        && trimmed.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        });
+    if !(hex_only || hyphenated) {
+        return None;
+    }
+    Uuid::parse_str(trimmed).ok().map(|u| u.hyphenated().to_string())
+}
+
+impl Hub {
+    /// `UserWithdraw`. Checks in the original's order: amount, payout
+    /// address (checksum, format, last trit), tag, user, balance, spent
+    /// payout address; then records the withdrawal and reserves the amount.
+    pub async fn user_withdraw(&self, request: &WithdrawRequest) -> Result<String, HubError> {
+        if request.amount == 0 {
+            return Err(HubError::InvalidArgument {
+                field: "amount",
+                rule: "amount must be greater than zero".into(),
+            });
+        }
+        let amount = i64::try_from(request.amount)
+            .ok()
+            .filter(|a| *a <= hub_protocol::SUPPLY)
+            .ok_or_else(|| HubError::InvalidArgument {
+                field: "amount",
+                rule: format!("amount must be at most the total supply ({})", hub_protocol::SUPPLY),
+            })?;
+        let payout = parse_payout_address("payoutAddress", &request.payout_address, request.validate_checksum)?;
+        let tag = Tag::from_trytes_padded(&request.tag).map_err(|e| HubError::argument("tag", e))?;
+        if let Some(key) = &request.idempotency_key {
+            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || key.chars().any(char::is_control) {
+                return Err(HubError::InvalidArgument {
+                    field: "idempotencyKey",
+                    rule: format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable characters"),
+                });
+            }
+        }
+
+        // Read-only checks first, so the node is asked without holding a write lock.
+        {
+            let mut tx = self.store.read().await.map_err(internal)?;
+            let user = tx
+                .user(&request.user_id)
+                .await
+                .map_err(internal)?
+                .ok_or(HubError::UserDoesNotExist)?;
+            if let Some(key) = &request.idempotency_key {
+                if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
+                    return same_request(&existing, amount, payout.as_str(), tag.as_str());
+                }
+            }
+            if user.balance < amount {
+                return Err(HubError::InsufficientBalance);
+            }
+            if tx.is_hub_owned(payout.as_str()).await.map_err(internal)? {
+                return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
+            }
+        }
+        let spent = self
+            .node
+            .were_addresses_spent_from(&[payout])
+            .await
+            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
+        match spent.first() {
+            Some(false) => {}
+            Some(true) => return Err(HubError::AddressWasSpent),
+            None => {
+                return Err(HubError::IotaNodeUnavailable(
+                    "empty answer to wereAddressesSpentFrom".into(),
+                ))
+            }
+        }
+
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let user = tx
+            .user(&request.user_id)
+            .await
+            .map_err(internal)?
+            .ok_or(HubError::UserDoesNotExist)?;
+        if let Some(key) = &request.idempotency_key {
+            if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
+                return same_request(&existing, amount, payout.as_str(), tag.as_str());
+            }
+        }
+        if user.balance < amount {
+            return Err(HubError::InsufficientBalance);
+        }
+        let uuid = Uuid::new_v4().hyphenated().to_string();
+        let withdrawal = NewWithdrawal {
+            uuid: &uuid,
+            user_id: user.id,
+            amount,
+            payout_address: payout.as_str(),
+            tag: tag.as_str(),
+            idempotency_key: request.idempotency_key.as_deref(),
+        };
+        let inserted = match tx.insert_withdrawal(&withdrawal, self.now_ms()).await {
+            Ok(_) => tx.commit().await,
+            Err(e) => Err(e),
+        };
+        match (inserted, &request.idempotency_key) {
+            (Ok(()), _) => Ok(uuid),
+            // A concurrent retry with the same key won the race: answer with its withdrawal.
+            (Err(e), Some(key)) => {
+                let mut tx = self.store.read().await.map_err(internal)?;
+                match tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
+                    Some(existing) => same_request(&existing, amount, payout.as_str(), tag.as_str()),
+                    None => Err(internal(e)),
+                }
+            }
+            (Err(e), None) => Err(internal(e)),
+        }
+    }
+
+    /// `UserWithdrawCancel`: gives the amount back while no sweep has taken
+    /// the withdrawal.
+    pub async fn user_withdraw_cancel(&self, uuid: &str) -> Result<(), HubError> {
+        let uuid = parse_withdrawal_uuid(uuid).ok_or_else(|| HubError::InvalidArgument {
+            field: "uuid",
+            rule: "uuid must be 32 hexadecimal digits, optionally with dashes and braces".into(),
+        })?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        if !tx.cancel_withdrawal(&uuid, self.now_ms()).await.map_err(internal)? {
+            return Err(HubError::WithdrawalCanNotBeCancelled);
+        }
+        tx.commit().await.map_err(internal)
+    }
+
+    /// `WasWithdrawalCancelled`: malformed or unknown UUIDs are INVALID_UUID.
+    pub async fn was_withdrawal_cancelled(&self, uuid: &str) -> Result<bool, HubError> {
+        let canonical =
+            parse_withdrawal_uuid(uuid).ok_or_else(|| HubError::InvalidUuid("malformed withdrawal UUID".into()))?;
+        let mut tx = self.store.read().await.map_err(internal)?;
+        let withdrawal = tx
+            .withdrawal(&canonical)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| HubError::InvalidUuid("unknown withdrawal".into()))?;
+        Ok(withdrawal.cancelled_at.is_some())
+    }
+}
+
+/// A retry with an idempotency key already used: the same request gets the
+/// same withdrawal; a different one is refused.
+fn same_request(existing: &hub_store::WithdrawalRow, amount: i64, payout: &str, tag: &str) -> Result<String, HubError> {
+    if existing.amount == amount && existing.payout_address == payout && existing.tag == tag {
+        Ok(existing.uuid.clone())
+    } else {
+        Err(HubError::InvalidArgument {
+            field: "idempotencyKey",
+            rule: "idempotencyKey was already used for a different withdrawal".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_forms_like_the_original() {
+        let canonical = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        for form in [
+            canonical,
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+            "0f8fad5bd9cb469fa16570867728950e",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+        ] {
+            assert_eq!(parse_withdrawal_uuid(form).as_deref(), Some(canonical), "{form}");
+        }
+        for bad in [
+            "",
+            "0f8fad5b",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950",
+            "{0f8fad5bd9cb469fa16570867728950e",
+            "zf8fad5bd9cb469fa16570867728950e",
+        ] {
+            assert_eq!(parse_withdrawal_uuid(bad), None, "{bad}");
+        }
+    }
+}
