@@ -8,6 +8,7 @@
 //! ([`monitor`]) and keep pre-derived deposit addresses ready ([`pool`]).
 //! `core` decides; `store` and `node` only do what they are told.
 
+pub mod attacher;
 pub mod clock;
 mod commands;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod monitor;
 pub mod pool;
 pub mod services;
+pub mod sweeper;
 pub mod tangle;
 mod withdrawals;
 

@@ -1,5 +1,5 @@
-//! The background services of `hub serve`: the deposit monitor and the
-//! address-pool refiller, each a loop that ticks one interval after the last
+//! The background services of `hub serve`: the deposit monitor, the
+//! sweeper, the attacher and the address-pool refiller, each a loop that ticks one interval after the last
 //! tick finished (ticks never overlap), survives errors (logged; the next
 //! tick tries again) and stops on shutdown. An interval of 0 disables a
 //! service, as in the original.
@@ -11,8 +11,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::attacher::{self, AttachConfig};
 use crate::monitor::{run_pass, MonitorConfig};
 use crate::pool::refill;
+use crate::sweeper::{self, SweepConfig};
 use crate::Hub;
 
 /// Service settings.
@@ -28,6 +30,14 @@ pub struct ServiceConfig {
     pub pool_interval_ms: u64,
     /// Derivations run in parallel when filling the pool.
     pub pool_parallelism: usize,
+    /// Sweeper interval (0 disables it).
+    pub sweep_interval_ms: u64,
+    /// Sweep limits.
+    pub sweep: SweepConfig,
+    /// Attacher interval (0 disables it).
+    pub attachment_interval_ms: u64,
+    /// Attachment settings.
+    pub attach: AttachConfig,
 }
 
 async fn every<F, Fut>(name: &'static str, interval_ms: u64, mut stop: watch::Receiver<bool>, mut tick: F)
@@ -71,6 +81,31 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
             }
         },
     ));
+    let sweep_hub = hub.clone();
+    let sweeps = tokio::spawn(every("sweeper", config.sweep_interval_ms, stop.clone(), move || {
+        let hub = sweep_hub.clone();
+        async move {
+            match sweeper::run_tick(&hub, &config.sweep).await {
+                Ok(report) if report.skipped_not_synced => tracing::warn!("sweeper: node not synced, no new sweep"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sweep tick failed (retried next tick): {e}"),
+            }
+        }
+    }));
+    let attach_hub = hub.clone();
+    let attachments = tokio::spawn(every(
+        "attacher",
+        config.attachment_interval_ms,
+        stop.clone(),
+        move || {
+            let hub = attach_hub.clone();
+            async move {
+                if let Err(e) = attacher::run_tick(&hub, &config.attach).await {
+                    tracing::warn!("attachment tick failed (retried next tick): {e}");
+                }
+            }
+        },
+    ));
     let pool_interval = if config.pool_target == 0 {
         0
     } else {
@@ -84,5 +119,5 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
             }
         }
     }));
-    vec![monitor, pool]
+    vec![monitor, sweeps, attachments, pool]
 }

@@ -47,6 +47,24 @@ pub struct Settings {
     /// Deposit monitor interval, ms (0 disables it). [default: 10000]
     #[arg(long, env = "HUB_MONITOR_INTERVAL_MS")]
     pub monitor_interval_ms: Option<u64>,
+    /// Sweeper interval, ms (0 disables sweeps). [default: 60000]
+    #[arg(long, env = "HUB_SWEEP_INTERVAL_MS")]
+    pub sweep_interval_ms: Option<u64>,
+    /// Attacher interval (attach, promote, reattach, confirm), ms (0 disables it). [default: 30000]
+    #[arg(long, env = "HUB_ATTACHMENT_INTERVAL_MS")]
+    pub attachment_interval_ms: Option<u64>,
+    /// Who does proof of work: `local` (in-process) or `remote` (the node's attachToTangle). [default: local]
+    #[arg(long, env = "HUB_POW")]
+    pub pow: Option<String>,
+    /// Minimum weight magnitude of proof of work. [default: 9]
+    #[arg(long, env = "HUB_MWM")]
+    pub mwm: Option<u8>,
+    /// Deposit addresses per sweep. [default: 5]
+    #[arg(long, env = "HUB_SWEEP_MAX_DEPOSITS")]
+    pub sweep_max_deposits: Option<i64>,
+    /// Withdrawals per sweep. [default: 7]
+    #[arg(long, env = "HUB_SWEEP_MAX_WITHDRAWALS")]
+    pub sweep_max_withdrawals: Option<i64>,
     /// Keep the message of deposit transactions. [default: false]
     #[arg(long, env = "HUB_FETCH_TRANSACTION_MESSAGES")]
     pub fetch_transaction_messages: Option<bool>,
@@ -97,6 +115,12 @@ pub struct Resolved {
     pub devnet_listen: SocketAddr,
     pub devnet_milestone_interval_ms: u64,
     pub monitor_interval_ms: u64,
+    pub sweep_interval_ms: u64,
+    pub attachment_interval_ms: u64,
+    pub pow: hub_core::attacher::PowMode,
+    pub mwm: u8,
+    pub sweep_max_deposits: i64,
+    pub sweep_max_withdrawals: i64,
     pub fetch_transaction_messages: bool,
     pub address_pool_size: usize,
     pub address_pool_interval_ms: u64,
@@ -124,6 +148,12 @@ impl Settings {
                 devnet_listen,
                 devnet_milestone_interval_ms,
                 monitor_interval_ms,
+                sweep_interval_ms,
+                attachment_interval_ms,
+                pow,
+                mwm,
+                sweep_max_deposits,
+                sweep_max_withdrawals,
                 fetch_transaction_messages,
                 address_pool_size,
                 address_pool_interval_ms,
@@ -172,6 +202,19 @@ impl Settings {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 14265))),
             devnet_milestone_interval_ms: self.devnet_milestone_interval_ms.unwrap_or(5_000),
             monitor_interval_ms: self.monitor_interval_ms.unwrap_or(10_000),
+            sweep_interval_ms: self.sweep_interval_ms.unwrap_or(60_000),
+            attachment_interval_ms: self.attachment_interval_ms.unwrap_or(30_000),
+            pow: match self.pow.as_deref() {
+                None | Some("local") => hub_core::attacher::PowMode::Local,
+                Some("remote") => hub_core::attacher::PowMode::Remote,
+                Some(other) => return Err(format!("--pow: must be `local` or `remote`, got {other:?}")),
+            },
+            mwm: match self.mwm.unwrap_or(9) {
+                mwm @ 1..=81 => mwm,
+                other => return Err(format!("--mwm: must be between 1 and 81, got {other}")),
+            },
+            sweep_max_deposits: positive("--sweep-max-deposits", self.sweep_max_deposits.unwrap_or(5))?,
+            sweep_max_withdrawals: positive("--sweep-max-withdrawals", self.sweep_max_withdrawals.unwrap_or(7))?,
             fetch_transaction_messages: self.fetch_transaction_messages.unwrap_or(false),
             address_pool_size: self.address_pool_size.unwrap_or(20),
             address_pool_interval_ms: self.address_pool_interval_ms.unwrap_or(2_000),
@@ -180,6 +223,14 @@ impl Settings {
             security,
             node_timeout_ms: self.node_timeout_ms.unwrap_or(30_000),
         })
+    }
+}
+
+fn positive(flag: &str, value: i64) -> Result<i64, String> {
+    if (1..=1000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{flag}: must be between 1 and 1000, got {value}"))
     }
 }
 

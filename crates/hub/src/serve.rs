@@ -198,6 +198,17 @@ async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
             pool_target: config.address_pool_size,
             pool_interval_ms: config.address_pool_interval_ms,
             pool_parallelism: config.max_concurrent_argon2,
+            sweep_interval_ms: config.sweep_interval_ms,
+            sweep: hub_core::sweeper::SweepConfig {
+                max_deposits: config.sweep_max_deposits,
+                max_withdrawals: config.sweep_max_withdrawals,
+            },
+            attachment_interval_ms: config.attachment_interval_ms,
+            attach: hub_core::attacher::AttachConfig {
+                mwm: config.mwm,
+                pow: config.pow,
+                ..hub_core::attacher::AttachConfig::default()
+            },
         },
         stopped.clone(),
     );

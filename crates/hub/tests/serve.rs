@@ -19,7 +19,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &std::path::Path, database: &str) -> Self {
+    fn start(data_dir: &std::path::Path, database: &str, sweeps: bool) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
             .args(["serve", "--data-dir"])
             .arg(data_dir)
@@ -40,6 +40,12 @@ impl Server {
                 "1024",
                 "--address-pool-size",
                 "3",
+            ])
+            .args([
+                "--sweep-interval-ms",
+                if sweeps { "400" } else { "0" },
+                "--attachment-interval-ms",
+                "300",
             ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -165,7 +171,7 @@ async fn deposit_events(grpc: &mut HubClient<tonic::transport::Channel>) -> Vec<
 }
 
 async fn end_to_end(database: &str, data_dir: &std::path::Path) {
-    let server = Server::start(data_dir, database);
+    let server = Server::start(data_dir, database, false);
     let mut grpc = HubClient::connect(server.grpc.clone()).await.unwrap();
 
     grpc.create_user(pb::CreateUserRequest {
@@ -276,13 +282,93 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     );
     server.stop();
 
-    // Restarted, Hub credits nothing twice.
-    let server = Server::start(data_dir, database);
+    // Restarted with sweeps on: the deposit is swept and credited once; a
+    // withdrawal is paid on the Tangle.
+    let server = Server::start(data_dir, database, true);
     let mut grpc = HubClient::connect(server.grpc.clone()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    wait_for_pending(&mut grpc, "exchange-user-1", 2500).await;
-    assert_eq!(deposit_events(&mut grpc).await.len(), 1);
+    wait_for(|| async {
+        let b = HubClient::connect(server.grpc.clone())
+            .await
+            .unwrap()
+            .get_balance(pb::GetBalanceRequest {
+                user_id: "exchange-user-1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        b.available == 2500 && b.pending_deposit == 0
+    })
+    .await;
+    let address_events = deposit_events(&mut grpc).await;
+    assert_eq!(
+        address_events.iter().filter(|e| e.reason == 1).count(),
+        1,
+        "one confirmed deposit"
+    );
+    assert_eq!(address_events.iter().filter(|e| e.reason == 2).count(), 1, "swept once");
+    let payout = "W".repeat(80) + "9";
+    let withdraw = pb::UserWithdrawRequest {
+        user_id: "exchange-user-1".into(),
+        payout_address: payout.clone(),
+        amount: 1000,
+        tag: "EXCHANGE".into(),
+        validate_checksum: false,
+        idempotency_key: "payout-1".into(),
+    };
+    let uuid = grpc.user_withdraw(withdraw.clone()).await.unwrap().into_inner().uuid;
+    assert_eq!(
+        grpc.user_withdraw(withdraw).await.unwrap().into_inner().uuid,
+        uuid,
+        "a retry makes no second withdrawal"
+    );
+    wait_for(|| async {
+        let reply = devnet(
+            &server,
+            json!({"command": "getBalances", "addresses": [payout], "threshold": 100}),
+        )
+        .await;
+        reply["balances"][0] == "1000"
+    })
+    .await;
+    let history = grpc
+        .get_user_history(pb::GetUserHistoryRequest {
+            user_id: "exchange-user-1".into(),
+            newer_than: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let kinds: Vec<(i32, i64)> = history.iter().map(|e| (e.r#type, e.amount)).collect();
+    assert_eq!(kinds, vec![(1, 2500), (3, -1000)], "one DEPOSIT, one WITHDRAWAL");
+    assert_eq!(
+        http(&server, json!({"command": "GetStats"})).await,
+        json!({"totalBalance": "1500"})
+    );
     server.stop();
+
+    // Restarted again: nothing credited or paid twice.
+    let server = Server::start(data_dir, database, true);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        http(&server, json!({"command": "GetBalance", "userId": "exchange-user-1"})).await,
+        json!({"available": "1500", "pendingDeposit": "0"})
+    );
+    let reply = devnet(&server, json!({"command": "getBalances", "addresses": [payout]})).await;
+    assert_eq!(reply["balances"][0], "1000");
+    server.stop();
+}
+
+async fn wait_for<F, Fut>(mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !condition().await {
+        assert!(started.elapsed() < Duration::from_secs(90), "timed out");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -181,3 +181,44 @@ pub struct NewWithdrawal<'a> {
     /// The client's idempotency key.
     pub idempotency_key: Option<&'a str>,
 }
+
+/// A deposit address a sweep may empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundedAddress {
+    /// Internal id.
+    pub id: i64,
+    /// 81 trytes.
+    pub address: String,
+    /// Its seed UUID.
+    pub seed_uuid: String,
+    /// Confirmed, unswept balance.
+    pub balance: i64,
+    /// Owner's internal id.
+    pub user_id: i64,
+}
+
+/// A sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepRow {
+    /// Internal id.
+    pub id: i64,
+    /// Bundle hash.
+    pub bundle_hash: String,
+    /// Transactions in index order, concatenated (signed once `state` is `signed`).
+    pub trytes: String,
+    /// `planned`, `signed` or `confirmed`.
+    pub state: String,
+    /// When planned, ms.
+    pub created_at: i64,
+}
+
+/// A recorded attachment (tail) of a sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailRow {
+    /// Tail transaction hash.
+    pub hash: String,
+    /// Whether it is the confirmed one.
+    pub confirmed: bool,
+    /// When recorded, ms.
+    pub created_at: i64,
+}

@@ -561,6 +561,308 @@ impl Tx {
         Ok(row.is_some())
     }
 
+    // ----- sweeps ---------------------------------------------------------
+
+    /// Pending withdrawals requested at or before `now`, oldest first, locked.
+    pub async fn pending_withdrawals(&mut self, now: i64, limit: i64) -> Result<Vec<WithdrawalRow>> {
+        let sql = format!(
+            "SELECT {} FROM withdrawal WHERE sweep IS NULL AND cancelled_at IS NULL AND requested_at <= $1
+             ORDER BY requested_at, id LIMIT $2{}",
+            Self::WITHDRAWAL_COLUMNS,
+            self.lock_clause()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        Ok(rows.iter().map(Self::withdrawal_row).collect())
+    }
+
+    /// Funded, unswept, non-quarantined deposit addresses, oldest first
+    /// deposit first, locked.
+    pub async fn funded_deposit_addresses(&mut self, limit: i64) -> Result<Vec<FundedAddress>> {
+        let sql = format!(
+            "SELECT a.id, a.address, a.seed_uuid, a.balance, a.user_id FROM user_address a
+             WHERE a.balance > 0 AND a.quarantined_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM user_address_balance b WHERE b.user_address = a.id AND b.reason = 1)
+             ORDER BY (SELECT MIN(d.occured_at) FROM user_address_balance d WHERE d.user_address = a.id AND d.reason = 0), a.id
+             LIMIT $1{}",
+            self.lock_clause()
+        );
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *self.inner).await?;
+        Ok(rows
+            .iter()
+            .map(|r| FundedAddress {
+                id: r.get(0),
+                address: r.get(1),
+                seed_uuid: r.get(2),
+                balance: r.get(3),
+                user_id: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Hub addresses a sweep may spend, smallest first: not cold, funded,
+    /// never spent, created before `now`, and every sweep into them confirmed.
+    pub async fn eligible_hub_inputs(&mut self, now: i64) -> Result<Vec<FundedAddress>> {
+        let sql = format!(
+            "SELECT h.id, h.address, h.seed_uuid, h.balance, 0 FROM hub_address h
+             WHERE h.is_cold_storage = 0 AND h.balance > 0 AND h.created_at < $1
+               AND NOT EXISTS (SELECT 1 FROM hub_address_balance b WHERE b.hub_address = h.id AND b.reason = 1)
+               AND EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id)
+               AND NOT EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id AND s.confirmed = 0)
+             ORDER BY h.balance, h.id{}",
+            self.lock_clause()
+        );
+        let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *self.inner).await?;
+        Ok(rows
+            .iter()
+            .map(|r| FundedAddress {
+                id: r.get(0),
+                address: r.get(1),
+                seed_uuid: r.get(2),
+                balance: r.get(3),
+                user_id: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Records a new Hub address.
+    pub async fn insert_hub_address(&mut self, address: &str, seed_uuid: &str, now: i64) -> Result<i64> {
+        let row = sqlx::query("INSERT INTO hub_address (address, seed_uuid, is_cold_storage, balance, created_at) VALUES ($1, $2, 0, 0, $3) RETURNING id")
+            .bind(address)
+            .bind(seed_uuid)
+            .bind(now)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok(row.get::<i64, _>(0))
+    }
+
+    /// Records a planned sweep.
+    pub async fn insert_sweep(
+        &mut self,
+        bundle_hash: &str,
+        trytes: &str,
+        into_hub_address: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO sweep (bundle_hash, trytes, into_hub_address, confirmed, state, created_at) VALUES ($1, $2, $3, 0, 'planned', $4) RETURNING id",
+        )
+        .bind(bundle_hash)
+        .bind(trytes)
+        .bind(into_hub_address)
+        .bind(now)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let id: i64 = row.get(0);
+        self.event("sweep_planned", None, None, 0, Some(bundle_hash), now)
+            .await?;
+        Ok(id)
+    }
+
+    /// Appends a Hub-address ledger row (0 inbound, 1 outbound) and updates its balance.
+    pub async fn add_hub_entry(
+        &mut self,
+        hub_address: i64,
+        amount: i64,
+        reason: i32,
+        sweep: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO hub_address_balance (hub_address, amount, reason, sweep, occured_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hub_address)
+            .bind(amount)
+            .bind(reason)
+            .bind(sweep)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        let row = sqlx::query("UPDATE hub_address SET balance = balance + $1 WHERE id = $2 RETURNING address")
+            .bind(amount)
+            .bind(hub_address)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        let address: String = row.get(0);
+        let kind = if reason == 0 { "hub_inbound" } else { "hub_outbound" };
+        self.event(kind, None, Some(&address), amount, None, now).await
+    }
+
+    /// Empties a deposit address into a sweep (a SWEEP row of −balance).
+    pub async fn sweep_deposit_address(&mut self, address_id: i64, amount: i64, sweep: i64, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO user_address_balance (user_address, amount, reason, sweep, occured_at) VALUES ($1, $2, 1, $3, $4)")
+            .bind(address_id)
+            .bind(-amount)
+            .bind(sweep)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        let row =
+            sqlx::query("UPDATE user_address SET balance = balance - $1 WHERE id = $2 RETURNING user_id, address")
+                .bind(amount)
+                .bind(address_id)
+                .fetch_one(&mut *self.inner)
+                .await?;
+        let (user_id, address): (i64, String) = (row.get(0), row.get(1));
+        self.event("deposit_swept", Some(user_id), Some(&address), -amount, None, now)
+            .await
+    }
+
+    /// Assigns withdrawals to a sweep; returns how many were still pending
+    /// (a caller must abort unless all were).
+    pub async fn assign_withdrawals(&mut self, ids: &[i64], sweep: i64) -> Result<u64> {
+        let mut assigned = 0;
+        for id in ids {
+            assigned += sqlx::query(
+                "UPDATE withdrawal SET sweep = $1 WHERE id = $2 AND sweep IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(sweep)
+            .bind(*id)
+            .execute(&mut *self.inner)
+            .await?
+            .rows_affected();
+        }
+        Ok(assigned)
+    }
+
+    /// Binds a seed UUID to the one bundle hash it may sign. Returns the
+    /// hash it was already bound to, if another.
+    pub async fn bind_uuid(&mut self, uuid: &str, bundle_hash: &str) -> Result<Option<String>> {
+        let existing = sqlx::query("SELECT bundle_hash FROM signed_uuids WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        match existing {
+            Some(row) => {
+                let bound: Option<String> = row.get(0);
+                match bound {
+                    Some(b) if b == bundle_hash => Ok(None),
+                    Some(b) => Ok(Some(b)),
+                    // Signed by the original Hub for a bundle it did not record.
+                    None => Ok(Some("an unrecorded bundle".into())),
+                }
+            }
+            None => {
+                sqlx::query("INSERT INTO signed_uuids (uuid, bundle_hash) VALUES ($1, $2)")
+                    .bind(uuid)
+                    .bind(bundle_hash)
+                    .execute(&mut *self.inner)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The bundle hash a seed UUID is bound to, if any.
+    pub async fn uuid_binding(&mut self, uuid: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT bundle_hash FROM signed_uuids WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
+    }
+
+    /// Sweeps in a state, oldest first.
+    pub async fn sweeps_in_state(&mut self, state: &str) -> Result<Vec<SweepRow>> {
+        let rows =
+            sqlx::query("SELECT id, bundle_hash, trytes, state, created_at FROM sweep WHERE state = $1 ORDER BY id")
+                .bind(state)
+                .fetch_all(&mut *self.inner)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SweepRow {
+                id: r.get(0),
+                bundle_hash: r.get(1),
+                trytes: r.get(2),
+                state: r.get(3),
+                created_at: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Stores a planned sweep's signed trytes; `false` if it was not planned any more.
+    pub async fn set_sweep_signed(&mut self, sweep: i64, trytes: &str, now: i64) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE sweep SET trytes = $1, state = 'signed' WHERE id = $2 AND state = 'planned' RETURNING bundle_hash",
+        )
+        .bind(trytes)
+        .bind(sweep)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        match updated {
+            Some(row) => {
+                let hash: String = row.get(0);
+                self.event("sweep_signed", None, None, 0, Some(&hash), now).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// (seed UUID, address) of every input of a sweep.
+    pub async fn sweep_inputs(&mut self, sweep: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT a.seed_uuid, a.address FROM user_address_balance b JOIN user_address a ON a.id = b.user_address WHERE b.sweep = $1 AND b.reason = 1
+             UNION ALL
+             SELECT h.seed_uuid, h.address FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = 1",
+        )
+        .bind(sweep)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Tails recorded for a sweep, newest first.
+    pub async fn sweep_tails(&mut self, sweep: i64) -> Result<Vec<TailRow>> {
+        let rows = sqlx::query(
+            "SELECT hash, confirmed, created_at FROM sweep_tails WHERE sweep = $1 ORDER BY created_at DESC, hash",
+        )
+        .bind(sweep)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| TailRow {
+                hash: r.get(0),
+                confirmed: r.get::<i64, _>(1) != 0,
+                created_at: r.get(2),
+            })
+            .collect())
+    }
+
+    /// Records an attachment of a sweep (idempotent).
+    pub async fn add_sweep_tail(&mut self, sweep: i64, hash: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO sweep_tails (hash, sweep, confirmed, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (hash) DO NOTHING")
+            .bind(hash)
+            .bind(sweep)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a sweep confirmed through `tail` (recorded if new).
+    pub async fn confirm_sweep(&mut self, sweep: i64, tail: &str, now: i64) -> Result<()> {
+        self.add_sweep_tail(sweep, tail, now).await?;
+        sqlx::query("UPDATE sweep_tails SET confirmed = 1 WHERE hash = $1")
+            .bind(tail)
+            .execute(&mut *self.inner)
+            .await?;
+        let row = sqlx::query(
+            "UPDATE sweep SET confirmed = 1, state = 'confirmed' WHERE id = $1 AND confirmed = 0 RETURNING bundle_hash",
+        )
+        .bind(sweep)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        if let Some(row) = row {
+            let hash: String = row.get(0);
+            self.event("sweep_confirmed", None, None, 0, Some(&hash), now).await?;
+        }
+        Ok(())
+    }
+
     // ----- address pool and salt check -----------------------------------
 
     /// Adds a pre-derived deposit address to the pool.
