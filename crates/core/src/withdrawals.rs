@@ -7,7 +7,7 @@
 //! lock is taken (and the balance is re-checked under it), and an optional
 //! idempotency key makes a retried request return the first withdrawal.
 
-use hub_protocol::Tag;
+use hub_protocol::{Address, Tag};
 use hub_store::NewWithdrawal;
 use uuid::Uuid;
 
@@ -70,18 +70,8 @@ impl Hub {
         // Read-only checks first, so the node is asked without holding a write lock.
         {
             let mut tx = self.store.read().await.map_err(internal)?;
-            let user = tx
-                .user(&request.user_id)
-                .await
-                .map_err(internal)?
-                .ok_or(HubError::UserDoesNotExist)?;
-            if let Some(key) = &request.idempotency_key {
-                if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
-                    return same_request(&existing, amount, payout.as_str(), tag.as_str());
-                }
-            }
-            if user.balance < amount {
-                return Err(HubError::InsufficientBalance);
+            if let Prior::Retry(uuid) = prior(&mut tx, request, amount, &payout, &tag).await? {
+                return Ok(uuid);
             }
             if tx.is_hub_owned(payout.as_str()).await.map_err(internal)? {
                 return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
@@ -103,19 +93,10 @@ impl Hub {
         }
 
         let mut tx = self.store.begin().await.map_err(internal)?;
-        let user = tx
-            .user(&request.user_id)
-            .await
-            .map_err(internal)?
-            .ok_or(HubError::UserDoesNotExist)?;
-        if let Some(key) = &request.idempotency_key {
-            if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
-                return same_request(&existing, amount, payout.as_str(), tag.as_str());
-            }
-        }
-        if user.balance < amount {
-            return Err(HubError::InsufficientBalance);
-        }
+        let user = match prior(&mut tx, request, amount, &payout, &tag).await? {
+            Prior::Retry(uuid) => return Ok(uuid),
+            Prior::New(user) => user,
+        };
         let uuid = Uuid::new_v4().hyphenated().to_string();
         let withdrawal = NewWithdrawal {
             uuid: &uuid,
@@ -169,6 +150,38 @@ impl Hub {
             .ok_or_else(|| HubError::InvalidUuid("unknown withdrawal".into()))?;
         Ok(withdrawal.cancelled_at.is_some())
     }
+}
+
+/// What the database says about a withdrawal request before it is made.
+enum Prior {
+    /// A retry of a request already made: its withdrawal's UUID.
+    Retry(String),
+    /// A new request by this user, whose balance covers it.
+    New(hub_store::UserRow),
+}
+
+/// Checks the user, a reused idempotency key and the balance, in that order.
+async fn prior(
+    tx: &mut hub_store::Tx,
+    request: &WithdrawRequest,
+    amount: i64,
+    payout: &Address,
+    tag: &Tag,
+) -> Result<Prior, HubError> {
+    let user = tx
+        .user(&request.user_id)
+        .await
+        .map_err(internal)?
+        .ok_or(HubError::UserDoesNotExist)?;
+    if let Some(key) = &request.idempotency_key {
+        if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
+            return same_request(&existing, amount, payout.as_str(), tag.as_str()).map(Prior::Retry);
+        }
+    }
+    if user.balance < amount {
+        return Err(HubError::InsufficientBalance);
+    }
+    Ok(Prior::New(user))
 }
 
 /// A retry with an idempotency key already used: the same request gets the

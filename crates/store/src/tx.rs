@@ -591,16 +591,7 @@ impl Tx {
             self.lock_clause()
         );
         let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *self.inner).await?;
-        Ok(rows
-            .iter()
-            .map(|r| FundedAddress {
-                id: r.get(0),
-                address: r.get(1),
-                seed_uuid: r.get(2),
-                balance: r.get(3),
-                user_id: r.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(funded_address).collect())
     }
 
     /// Hub addresses a sweep may spend, smallest first: not cold, funded,
@@ -616,16 +607,7 @@ impl Tx {
             self.lock_clause()
         );
         let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *self.inner).await?;
-        Ok(rows
-            .iter()
-            .map(|r| FundedAddress {
-                id: r.get(0),
-                address: r.get(1),
-                seed_uuid: r.get(2),
-                balance: r.get(3),
-                user_id: r.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(funded_address).collect())
     }
 
     /// Records a new Hub address.
@@ -955,6 +937,16 @@ impl Tx {
             }
         }
         Ok(problems)
+    }
+}
+
+fn funded_address(r: &AnyRow) -> FundedAddress {
+    FundedAddress {
+        id: r.get(0),
+        address: r.get(1),
+        seed_uuid: r.get(2),
+        balance: r.get(3),
+        user_id: r.get(4),
     }
 }
 
