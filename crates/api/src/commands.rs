@@ -7,7 +7,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use hub_core::{AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, Transfer, WithdrawRequest};
+use hub_core::{
+    AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer,
+    WithdrawRequest,
+};
 
 /// The future every command returns: boxed so the trait stays object safe.
 pub type CommandFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send + 'a>>;
@@ -38,6 +41,12 @@ pub trait HubCommands: Send + Sync + 'static {
     fn user_withdraw_cancel<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, ()>;
     /// `WasWithdrawalCancelled`.
     fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool>;
+    /// `SweepSubscription`.
+    fn sweep_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<SweepEvent>>;
+    /// `SweepInfo`.
+    fn sweep_info<'a>(&'a self, query: &'a SweepQuery) -> CommandFuture<'a, SweepEvent>;
+    /// `SweepDetail`.
+    fn sweep_detail<'a>(&'a self, bundle_hash: &'a str) -> CommandFuture<'a, SweepDetail>;
 }
 
 impl HubCommands for Hub {
@@ -87,5 +96,17 @@ impl HubCommands for Hub {
 
     fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool> {
         Box::pin(Hub::was_withdrawal_cancelled(self, uuid))
+    }
+
+    fn sweep_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<SweepEvent>> {
+        Box::pin(Hub::sweep_subscription(self, newer_than_ms))
+    }
+
+    fn sweep_info<'a>(&'a self, query: &'a SweepQuery) -> CommandFuture<'a, SweepEvent> {
+        Box::pin(Hub::sweep_info(self, query))
+    }
+
+    fn sweep_detail<'a>(&'a self, bundle_hash: &'a str) -> CommandFuture<'a, SweepDetail> {
+        Box::pin(Hub::sweep_detail(self, bundle_hash))
     }
 }

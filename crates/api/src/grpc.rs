@@ -69,6 +69,16 @@ pub fn error_status(error: &HubError) -> Status {
     Status::with_details(Code::FailedPrecondition, error.to_string(), details.into())
 }
 
+/// A sweep event; a sweep without withdrawals has an empty UUID list (the
+/// original sent one empty string).
+pub fn sweep_event(event: hub_core::SweepEvent) -> pb::SweepEvent {
+    pb::SweepEvent {
+        bundle_hash: event.bundle_hash,
+        timestamp: event.timestamp_ms,
+        withdrawal_uuid: event.withdrawal_uuids,
+    }
+}
+
 fn unimplemented(rpc: &str) -> Status {
     Status::unimplemented(format!("{rpc} is not implemented yet"))
 }
@@ -255,9 +265,16 @@ impl Hub for HubService {
 
     async fn sweep_subscription(
         &self,
-        _: Request<pb::SweepSubscriptionRequest>,
+        request: Request<pb::SweepSubscriptionRequest>,
     ) -> Result<Response<Self::SweepSubscriptionStream>, Status> {
-        Err(unimplemented("SweepSubscription"))
+        let request = request.into_inner();
+        let events = self
+            .commands
+            .sweep_subscription(request.newer_than)
+            .await
+            .map_err(|e| error_status(&e))?;
+        let stream = tokio_stream::iter(events.into_iter().map(|event| Ok(sweep_event(event))));
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn get_address_info(
@@ -273,16 +290,36 @@ impl Hub for HubService {
         Ok(Response::new(pb::GetAddressInfoReply { user_id }))
     }
 
-    async fn sweep_info(&self, _: Request<pb::SweepInfoRequest>) -> Result<Response<pb::SweepEvent>, Status> {
-        Err(unimplemented("SweepInfo"))
+    async fn sweep_info(&self, request: Request<pb::SweepInfoRequest>) -> Result<Response<pb::SweepEvent>, Status> {
+        use pb::sweep_info_request::RequestBy;
+        let query = match request.into_inner().request_by {
+            Some(RequestBy::WithdrawalUuid(uuid)) => hub_core::SweepQuery::WithdrawalUuid(uuid),
+            Some(RequestBy::BundleHash(hash)) => hub_core::SweepQuery::BundleHash(hash),
+            None => return Err(error_status(&HubError::MissingArgument("requestBy"))),
+        };
+        let event = self.commands.sweep_info(&query).await.map_err(|e| error_status(&e))?;
+        Ok(Response::new(sweep_event(event)))
     }
 
     async fn sign_bundle(&self, _: Request<pb::SignBundleRequest>) -> Result<Response<pb::SignBundleReply>, Status> {
         Err(unimplemented("SignBundle"))
     }
 
-    async fn sweep_detail(&self, _: Request<pb::SweepDetailRequest>) -> Result<Response<pb::SweepDetailReply>, Status> {
-        Err(unimplemented("SweepDetail"))
+    async fn sweep_detail(
+        &self,
+        request: Request<pb::SweepDetailRequest>,
+    ) -> Result<Response<pb::SweepDetailReply>, Status> {
+        let request = request.into_inner();
+        let detail = self
+            .commands
+            .sweep_detail(&request.bundle_hash)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::SweepDetailReply {
+            confirmed: detail.confirmed,
+            trytes: detail.trytes,
+            tail_hash: detail.tail_hashes,
+        }))
     }
 
     async fn was_withdrawal_cancelled(

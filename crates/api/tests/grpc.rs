@@ -161,22 +161,7 @@ async fn later_commands_are_unimplemented() {
     let (fake, mut client, server) = connect(Fake::default()).await;
     let mut codes = vec![
         client
-            .sweep_subscription(pb::SweepSubscriptionRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .sweep_info(pb::SweepInfoRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
             .sign_bundle(pb::SignBundleRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .sweep_detail(pb::SweepDetailRequest::default())
             .await
             .map(|_| ())
             .unwrap_err(),
@@ -196,7 +181,7 @@ async fn later_commands_are_unimplemented() {
             .map(|_| ())
             .unwrap_err(),
     ];
-    assert_eq!(codes.len(), 7);
+    assert_eq!(codes.len(), 4);
     for status in codes.drain(..) {
         assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
     }
@@ -372,5 +357,74 @@ async fn withdrawals_reach_the_commands() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sweeps_reach_the_commands() {
+    let (fake, mut client, server) = connect(Fake::default()).await;
+    let mut stream = client
+        .sweep_subscription(pb::SweepSubscriptionRequest { newer_than: 5 })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert!(
+        first.withdrawal_uuid.is_empty(),
+        "no withdrawals: an empty list, not [\"\"]"
+    );
+    let second = stream.message().await.unwrap().unwrap();
+    assert_eq!(
+        second.withdrawal_uuid,
+        vec![WITHDRAWAL_UUID.to_string(), "w2".to_string()]
+    );
+    assert!(stream.message().await.unwrap().is_none());
+    use pb::sweep_info_request::RequestBy;
+    let info = client
+        .sweep_info(pb::SweepInfoRequest {
+            request_by: Some(RequestBy::WithdrawalUuid(WITHDRAWAL_UUID.into())),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.withdrawal_uuid, vec![WITHDRAWAL_UUID.to_string()]);
+    client
+        .sweep_info(pb::SweepInfoRequest {
+            request_by: Some(RequestBy::BundleHash("H".into())),
+        })
+        .await
+        .unwrap();
+    let missing = client
+        .sweep_info(pb::SweepInfoRequest { request_by: None })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::FailedPrecondition);
+    let detail = client
+        .sweep_detail(pb::SweepDetailRequest {
+            bundle_hash: "H".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(detail.confirmed);
+    assert_eq!(detail.trytes, vec!["T1", "T2"]);
+    assert_eq!(detail.tail_hash, vec!["NEW", "OLD"]);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            Call::SweepSubscription(5),
+            Call::SweepInfo(hub_core::SweepQuery::WithdrawalUuid(WITHDRAWAL_UUID.into())),
+            Call::SweepInfo(hub_core::SweepQuery::BundleHash("H".into())),
+            Call::SweepDetail("H".into()),
+        ]
+    );
+    fake.fail_next(HubError::Cancelled("unknown".into()));
+    let status = client
+        .sweep_detail(pb::SweepDetailRequest {
+            bundle_hash: "H".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Cancelled);
     server.stop().await;
 }

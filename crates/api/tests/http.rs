@@ -125,15 +125,7 @@ async fn transport_quirks_of_the_original() {
     );
 
     // Later-issue commands.
-    for command in [
-        "SweepSubscription",
-        "SweepInfo",
-        "SignBundle",
-        "SweepDetail",
-        "RecoverFunds",
-        "GetSeedForAddress",
-        "GetSeedForUUID",
-    ] {
+    for command in ["SignBundle", "RecoverFunds", "GetSeedForAddress", "GetSeedForUUID"] {
         let reply = hub.post(&format!(r#"{{"command":"{command}","userId":"a"}}"#)).await;
         assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{command}");
         assert_eq!(reply.body, format!(r#"{{"error":"{command} is not implemented yet"}}"#));
@@ -625,6 +617,61 @@ async fn withdrawals() {
     hub.expect(
         r#"{"command":"UserWithdrawCancel","uuid":"x"}"#,
         r#"{"error":"Withdrawal can not be cancelled"}"#,
+    )
+    .await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn sweeps() {
+    let hub = Endpoint::start(Fake::default()).await;
+    let b = "B".repeat(81);
+    hub.expect(
+        r#"{"command":"SweepSubscription"}"#,
+        &format!(
+            r#"{{"event_0":{{"bundleHash":"{b}","timestamp":"1700000000000"}},"event_1":{{"bundleHash":"{b}","timestamp":"1700000000000","withdrawalUuid":"{}","withdrawalUuid":"w2"}}}}"#,
+            common::WITHDRAWAL_UUID
+        ),
+    )
+    .await;
+    hub.expect(
+        r#"{"command":"SweepInfo","withdrawalUuid":"x"}"#,
+        r#"{"error":"Missing argument"}"#,
+    )
+    .await;
+    hub.expect(
+        r#"{"command":"SweepInfo","requestByUuid":"true","withdrawalUuid":"x"}"#,
+        &format!(
+            r#"{{"bundleHash":"{b}","timestamp":"1700000000000","withdrawalUuid":"{}"}}"#,
+            common::WITHDRAWAL_UUID
+        ),
+    )
+    .await;
+    hub.expect(
+        r#"{"command":"SweepInfo","requestByUuid":false,"bundleHash":"H"}"#,
+        &format!(
+            r#"{{"bundleHash":"{b}","timestamp":"1700000000000","withdrawalUuid":"{}"}}"#,
+            common::WITHDRAWAL_UUID
+        ),
+    )
+    .await;
+    hub.expect(
+        r#"{"command":"SweepDetail","bundleHash":"H"}"#,
+        r#"{"confirmed":"true","trytes":"T1","trytes":"T2","tailHash":"NEW","tailHash":"OLD"}"#,
+    )
+    .await;
+    let calls = hub.fake.take_calls();
+    assert_eq!(calls[0], Call::SweepSubscription(0));
+    assert_eq!(
+        calls[1],
+        Call::SweepInfo(hub_core::SweepQuery::WithdrawalUuid("x".into()))
+    );
+    assert_eq!(calls[2], Call::SweepInfo(hub_core::SweepQuery::BundleHash("H".into())));
+    assert_eq!(calls[3], Call::SweepDetail("H".into()));
+    hub.fake.fail_next(HubError::Cancelled("unknown".into()));
+    hub.expect(
+        r#"{"command":"SweepDetail","bundleHash":"H"}"#,
+        r#"{"error":"Cancelled"}"#,
     )
     .await;
     hub.stop().await;

@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod pool;
 pub mod services;
 pub mod sweeper;
+mod sweeps;
 pub mod tangle;
 mod withdrawals;
 

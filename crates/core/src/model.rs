@@ -226,3 +226,34 @@ pub struct WithdrawRequest {
     /// same withdrawal instead of making a second one.
     pub idempotency_key: Option<String>,
 }
+
+/// A sweep, as `SweepSubscription` and `SweepInfo` report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepEvent {
+    /// The sweep's bundle hash.
+    pub bundle_hash: String,
+    /// When it was made, ms since the epoch.
+    pub timestamp_ms: u64,
+    /// UUIDs of the withdrawals it pays (empty for deposit-only sweeps).
+    pub withdrawal_uuids: Vec<String>,
+}
+
+/// `SweepDetail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepDetail {
+    /// Whether an attachment is confirmed.
+    pub confirmed: bool,
+    /// The signed transactions in index order (before proof of work).
+    pub trytes: Vec<String>,
+    /// Every recorded attachment's tail, newest first.
+    pub tail_hashes: Vec<String>,
+}
+
+/// How `SweepInfo` names the sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepQuery {
+    /// By a withdrawal it pays (exact UUID).
+    WithdrawalUuid(String),
+    /// By bundle hash.
+    BundleHash(String),
+}

@@ -7,7 +7,9 @@ use common::*;
 use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
-use hub_core::{AccountEventKind, HubError, WithdrawRequest};
+use hub_core::{
+    AccountEventKind, AddressReason, BalanceEvent, HubAddressReason, HubError, SweepQuery, WithdrawRequest,
+};
 use hub_protocol::validate::{validate, Options};
 use hub_protocol::wots::normalized_has_m;
 
@@ -121,6 +123,68 @@ async fn deposit_sweep_withdraw(db: Db) {
     assert_eq!(confirmed[1].bundle_hash, second);
     assert_eq!(tx.events_of_kind("sweep_confirmed").await.unwrap().len(), 2);
     drop(tx);
+
+    // Sweep reads: subscription, info by withdrawal or hash, detail.
+    let sweeps = hub.sweep_subscription(0).await.unwrap();
+    assert_eq!(sweeps.len(), 2);
+    assert_eq!(
+        (sweeps[0].bundle_hash.as_str(), sweeps[0].withdrawal_uuids.len()),
+        (first.as_str(), 0)
+    );
+    assert_eq!(
+        (sweeps[1].bundle_hash.as_str(), sweeps[1].withdrawal_uuids.clone()),
+        (second.as_str(), vec![uuid.clone()])
+    );
+    assert!(
+        hub.sweep_subscription(sweeps[1].timestamp_ms)
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.bundle_hash == second),
+        "inclusive"
+    );
+    assert_eq!(
+        hub.sweep_info(&SweepQuery::WithdrawalUuid(uuid.clone()))
+            .await
+            .unwrap()
+            .bundle_hash,
+        second
+    );
+    assert_eq!(
+        hub.sweep_info(&SweepQuery::BundleHash(second.clone()))
+            .await
+            .unwrap()
+            .withdrawal_uuids,
+        vec![uuid.clone()]
+    );
+    for bad in [
+        SweepQuery::BundleHash("Z".repeat(81)),
+        SweepQuery::BundleHash("bad".into()),
+        SweepQuery::WithdrawalUuid("nope".into()),
+    ] {
+        assert!(
+            matches!(hub.sweep_info(&bad).await, Err(HubError::Cancelled(_))),
+            "{bad:?}"
+        );
+    }
+    let detail = hub.sweep_detail(&second).await.unwrap();
+    assert!(detail.confirmed);
+    assert_eq!(
+        detail.trytes.len(),
+        sweeper::sweep_transactions(&confirmed[1]).unwrap().len()
+    );
+    assert!(!detail.tail_hashes.is_empty());
+    assert!(matches!(
+        hub.sweep_detail(&"Z".repeat(81)).await,
+        Err(HubError::Cancelled(_))
+    ));
+    // BalanceSubscription after the sweeps: the deposit credited with the sweep hash, the
+    // address emptied by it, the remainder received by a Hub address, a Hub input spent.
+    let events = hub.balance_subscription(0).await.unwrap();
+    assert!(events.iter().any(|e| matches!(e, BalanceEvent::UserAccount(a) if a.kind == AccountEventKind::Deposit && a.amount == 1_000 && a.sweep_bundle_hash == first)));
+    assert!(events.iter().any(|e| matches!(e, BalanceEvent::UserAddress(a) if a.reason == AddressReason::Sweep && a.amount == -1_000 && a.hash == first)));
+    assert!(events.iter().any(|e| matches!(e, BalanceEvent::HubAddress(h) if h.reason == HubAddressReason::Inbound && h.amount == 1_500 && h.sweep_bundle_hash == first)));
+    assert!(events.iter().any(|e| matches!(e, BalanceEvent::HubAddress(h) if h.reason == HubAddressReason::Outbound && h.amount == -1_500 && h.sweep_bundle_hash == second)));
 
     // GetStats agrees with the devnet's balances of Hub-owned addresses.
     let stats = hub.get_stats().await.unwrap().total_balance;

@@ -752,16 +752,7 @@ impl Tx {
                 .bind(state)
                 .fetch_all(&mut *self.inner)
                 .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SweepRow {
-                id: r.get(0),
-                bundle_hash: r.get(1),
-                trytes: r.get(2),
-                state: r.get(3),
-                created_at: r.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(sweep_row).collect())
     }
 
     /// Stores a planned sweep's signed trytes; `false` if it was not planned any more.
@@ -843,6 +834,46 @@ impl Tx {
             self.event("sweep_confirmed", None, None, 0, Some(&hash), now).await?;
         }
         Ok(())
+    }
+
+    /// Sweeps created at or after `newer_than`, by id.
+    pub async fn sweeps_since(&mut self, newer_than: i64) -> Result<Vec<SweepRow>> {
+        let rows = sqlx::query(
+            "SELECT id, bundle_hash, trytes, state, created_at FROM sweep WHERE created_at >= $1 ORDER BY id",
+        )
+        .bind(newer_than)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.iter().map(sweep_row).collect())
+    }
+
+    /// A sweep by bundle hash.
+    pub async fn sweep_by_hash(&mut self, bundle_hash: &str) -> Result<Option<SweepRow>> {
+        let row = sqlx::query("SELECT id, bundle_hash, trytes, state, created_at FROM sweep WHERE bundle_hash = $1")
+            .bind(bundle_hash)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(row.as_ref().map(sweep_row))
+    }
+
+    /// The sweep that pays a withdrawal (by exact UUID), if swept.
+    pub async fn sweep_of_withdrawal(&mut self, uuid: &str) -> Result<Option<SweepRow>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.bundle_hash, s.trytes, s.state, s.created_at FROM sweep s JOIN withdrawal w ON w.sweep = s.id WHERE w.uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.as_ref().map(sweep_row))
+    }
+
+    /// UUIDs of the withdrawals a sweep pays, oldest request first.
+    pub async fn sweep_withdrawal_uuids(&mut self, sweep: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT uuid FROM withdrawal WHERE sweep = $1 ORDER BY requested_at, id")
+            .bind(sweep)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
     }
 
     // ----- address pool and salt check -----------------------------------
@@ -937,6 +968,16 @@ impl Tx {
             }
         }
         Ok(problems)
+    }
+}
+
+fn sweep_row(r: &AnyRow) -> SweepRow {
+    SweepRow {
+        id: r.get(0),
+        bundle_hash: r.get(1),
+        trytes: r.get(2),
+        state: r.get(3),
+        created_at: r.get(4),
     }
 }
 

@@ -187,15 +187,42 @@ async fn execute(
             let cancelled = commands.was_withdrawal_cancelled(&uuid).await?;
             LegacyObject::new().text("wasCancelled", cancelled)
         }
-        Command::SweepSubscription
-        | Command::SweepInfo
-        | Command::SignBundle
-        | Command::SweepDetail
-        | Command::RecoverFunds
-        | Command::GetSeedForAddress
-        | Command::GetSeedForUuid => return Ok(None),
+        Command::SweepSubscription => {
+            let newer_than_ms = args.optional_u64("newerThan", 0)?;
+            let events = commands.sweep_subscription(newer_than_ms).await?;
+            LegacyObject::events(events.into_iter().map(sweep_event))
+        }
+        Command::SweepInfo => {
+            // The original requires `requestByUuid`, then the key it names.
+            let by_uuid = args.required_text("requestByUuid")? == "true";
+            let query = if by_uuid {
+                hub_core::SweepQuery::WithdrawalUuid(args.required_text("withdrawalUuid")?)
+            } else {
+                hub_core::SweepQuery::BundleHash(args.required_text("bundleHash")?)
+            };
+            sweep_event(commands.sweep_info(&query).await?)
+        }
+        Command::SweepDetail => {
+            let bundle_hash = args.required_text("bundleHash")?;
+            let detail = commands.sweep_detail(&bundle_hash).await?;
+            LegacyObject::new()
+                .text("confirmed", detail.confirmed)
+                .repeated("trytes", detail.trytes)
+                .repeated("tailHash", detail.tail_hashes)
+        }
+        Command::SignBundle | Command::RecoverFunds | Command::GetSeedForAddress | Command::GetSeedForUuid => {
+            return Ok(None)
+        }
     };
     Ok(Some(reply))
+}
+
+/// A sweep: `bundleHash`, `timestamp` and one `withdrawalUuid` key per withdrawal.
+fn sweep_event(event: hub_core::SweepEvent) -> LegacyObject {
+    LegacyObject::new()
+        .text("bundleHash", event.bundle_hash)
+        .text("timestamp", event.timestamp_ms)
+        .repeated("withdrawalUuid", event.withdrawal_uuids)
 }
 
 /// A `GetUserHistory` event (`userID` spelled as the original did).

@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use hub_api::{CommandFuture, HubCommands};
-use hub_core::{AccountEvent, Balance, BalanceEvent, HubError, Stats, Transfer, WithdrawRequest};
+use hub_core::{
+    AccountEvent, Balance, BalanceEvent, HubError, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer,
+    WithdrawRequest,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -25,6 +28,9 @@ pub enum Call {
     UserWithdraw(WithdrawRequest),
     UserWithdrawCancel(String),
     WasWithdrawalCancelled(String),
+    SweepSubscription(u64),
+    SweepInfo(SweepQuery),
+    SweepDetail(String),
 }
 
 /// Records calls and answers with scripted results; `fail_next` makes the
@@ -143,6 +149,41 @@ impl HubCommands for Fake {
 
     fn was_withdrawal_cancelled<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, bool> {
         self.answer(Call::WasWithdrawalCancelled(uuid.to_owned()), true)
+    }
+
+    fn sweep_subscription(&self, newer_than_ms: u64) -> CommandFuture<'_, Vec<SweepEvent>> {
+        self.answer(
+            Call::SweepSubscription(newer_than_ms),
+            vec![
+                sample_sweep(vec![]),
+                sample_sweep(vec![WITHDRAWAL_UUID.into(), "w2".into()]),
+            ],
+        )
+    }
+
+    fn sweep_info<'a>(&'a self, query: &'a SweepQuery) -> CommandFuture<'a, SweepEvent> {
+        self.answer(
+            Call::SweepInfo(query.clone()),
+            sample_sweep(vec![WITHDRAWAL_UUID.into()]),
+        )
+    }
+
+    fn sweep_detail<'a>(&'a self, bundle_hash: &'a str) -> CommandFuture<'a, SweepDetail> {
+        let detail = SweepDetail {
+            confirmed: true,
+            trytes: vec!["T1".into(), "T2".into()],
+            tail_hashes: vec!["NEW".into(), "OLD".into()],
+        };
+        self.answer(Call::SweepDetail(bundle_hash.to_owned()), detail)
+    }
+}
+
+/// A sweep event with these withdrawals.
+pub fn sample_sweep(withdrawal_uuids: Vec<String>) -> SweepEvent {
+    SweepEvent {
+        bundle_hash: "B".repeat(81),
+        timestamp_ms: 1_700_000_000_000,
+        withdrawal_uuids,
     }
 }
 
