@@ -92,15 +92,19 @@ pub fn parse_trits(field: &'static str, s: &str) -> Result<Vec<i8>, Error> {
     Ok(trytes_to_trits(s.as_bytes()))
 }
 
-/// The three trits of a tryte value in -13..=13.
+/// The three trits of a tryte value in -13..=13 (other values are taken
+/// modulo 27 into that range).
 #[inline]
 pub fn tryte_trits(value: i8) -> [i8; 3] {
-    let mut v = value;
+    let mut v = i16::from(value).rem_euclid(27);
+    if v > 13 {
+        v -= 27;
+    }
     let mut out = [0i8; 3];
     for t in &mut out {
-        let r = v.rem_euclid(3);
+        let r = v.rem_euclid(3) as i8;
         *t = if r == 2 { -1 } else { r };
-        v = (v - *t) / 3;
+        v = (v - i16::from(*t)) / 3;
     }
     out
 }
@@ -270,6 +274,14 @@ mod tests {
         fn trytes_trits_round_trip(s in "[9A-Z]{0,200}") {
             let trits = parse_trits("x", &s).unwrap();
             prop_assert_eq!(trits_to_trytes(&trits).unwrap(), s);
+        }
+
+        #[test]
+        fn tryte_trits_wraps_modulo_27(value in any::<i8>()) {
+            let t = tryte_trits(value);
+            let back = i16::from(t[0]) + 3 * i16::from(t[1]) + 9 * i16::from(t[2]);
+            prop_assert_eq!((back - i16::from(value)).rem_euclid(27), 0);
+            prop_assert!(t.iter().all(|x| (-1..=1).contains(x)));
         }
 
         #[test]
