@@ -287,25 +287,7 @@ async fn was_address_spent_from(db: Db) {
     ));
     // A faucet payment spends a genesis address: the node says so.
     let tail = ctx.fund(&fresh, 10).await;
-    let bundle = ctx.client.get_trytes(&[tail]).await.unwrap()[0].clone().unwrap().bundle;
-    let members = ctx
-        .client
-        .find_transactions(&hub_node::FindQuery {
-            bundles: vec![bundle],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let spent = ctx
-        .client
-        .get_trytes(&members)
-        .await
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .find(|tx| tx.value.get() < 0)
-        .unwrap()
-        .address;
+    let spent = ctx.spent_by(tail).await;
     assert_eq!(hub.was_address_spent_from(spent.as_str(), false).await, Ok(true));
     // Node down: IOTA_NODE_UNAVAILABLE.
     ctx.client

@@ -68,31 +68,7 @@ async fn confirmed_deposits_are_recorded_once(db: Db) {
     drop(tx);
 
     // Another pass, a reattachment of the deposit bundle, and a restarted Hub credit nothing more.
-    let bundle = ctx.client.get_trytes(&[tail]).await.unwrap()[0].clone().unwrap().bundle;
-    let members = ctx
-        .client
-        .find_transactions(&hub_node::FindQuery {
-            bundles: vec![bundle],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut txs: Vec<_> = ctx
-        .client
-        .get_trytes(&members)
-        .await
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
-    txs.sort_by_key(|t| t.current_index.get());
-    let milestone = ctx.client.get_node_info().await.unwrap().latest_milestone;
-    let again = ctx
-        .client
-        .attach_to_tangle(milestone, milestone, 9, &txs)
-        .await
-        .unwrap();
-    ctx.client.store_transactions(&again).await.unwrap();
+    ctx.attach_on_milestone(&ctx.bundle_of(tail).await).await;
     ctx.milestone().await;
     assert_eq!(run_pass(hub, &CONFIG).await.unwrap().credited, 0);
     let store = hub_store::Store::connect(&ctx.db.url).await.unwrap();
@@ -215,13 +191,7 @@ async fn an_unexpected_spend_quarantines_the_address(db: Db) {
         .unwrap()
         .sign(|slot, hash| Ok::<_, ()>(wots::sign(&seed, 0, slot.security, hash)))
         .unwrap();
-    let milestone = ctx.client.get_node_info().await.unwrap().latest_milestone;
-    let attached = ctx
-        .client
-        .attach_to_tangle(milestone, milestone, 9, &bundle)
-        .await
-        .unwrap();
-    ctx.client.store_transactions(&attached).await.unwrap();
+    ctx.attach_on_milestone(&bundle).await;
     ctx.fund(&other, 50).await;
     ctx.milestone().await;
 
@@ -255,13 +225,7 @@ async fn messages_and_zero_value_transactions(db: Db) {
         .output(output)
         .build()
         .unwrap();
-    let milestone = ctx.client.get_node_info().await.unwrap().latest_milestone;
-    let attached = ctx
-        .client
-        .attach_to_tangle(milestone, milestone, 9, zero.transactions())
-        .await
-        .unwrap();
-    ctx.client.store_transactions(&attached).await.unwrap();
+    ctx.attach_on_milestone(zero.transactions()).await;
     ctx.milestone().await;
     let report = run_pass(
         hub,
@@ -298,13 +262,7 @@ async fn messages_and_zero_value_transactions(db: Db) {
         .unwrap()
         .sign(|slot, hash| Ok::<_, ()>(wots::sign(&seed, 0, slot.security, hash)))
         .unwrap();
-    let milestone = ctx.client.get_node_info().await.unwrap().latest_milestone;
-    let attached = ctx
-        .client
-        .attach_to_tangle(milestone, milestone, 9, &bundle)
-        .await
-        .unwrap();
-    ctx.client.store_transactions(&attached).await.unwrap();
+    ctx.attach_on_milestone(&bundle).await;
     ctx.milestone().await;
     assert_eq!(
         run_pass(

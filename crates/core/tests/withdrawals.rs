@@ -223,25 +223,7 @@ async fn spent_payout_and_node_down(db: Db) {
     user_with(&ctx, "lea", 100).await;
     // The genesis faucet address spent by a payment is a spent address.
     let tail = ctx.fund(&payout(), 1).await;
-    let bundle = ctx.client.get_trytes(&[tail]).await.unwrap()[0].clone().unwrap().bundle;
-    let members = ctx
-        .client
-        .find_transactions(&hub_node::FindQuery {
-            bundles: vec![bundle],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let spent = ctx
-        .client
-        .get_trytes(&members)
-        .await
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .find(|t| t.value.get() < 0)
-        .unwrap()
-        .address;
+    let spent = ctx.spent_by(tail).await;
     let to_spent = WithdrawRequest {
         payout_address: spent.to_string(),
         ..request("lea", 5)

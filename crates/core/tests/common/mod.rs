@@ -187,6 +187,51 @@ impl Ctx {
         Hash::from_trytes(reply["tail"].as_str().unwrap()).unwrap()
     }
 
+    /// Every transaction of the bundle whose tail is `tail`, in index order.
+    pub async fn bundle_of(&self, tail: Hash) -> Vec<hub_protocol::Transaction> {
+        let bundle = self.client.get_trytes(&[tail]).await.unwrap()[0]
+            .clone()
+            .unwrap()
+            .bundle;
+        let query = hub_node::FindQuery {
+            bundles: vec![bundle],
+            ..Default::default()
+        };
+        let members = self.client.find_transactions(&query).await.unwrap();
+        let mut txs: Vec<_> = self
+            .client
+            .get_trytes(&members)
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        txs.sort_by_key(|t| t.current_index.get());
+        txs
+    }
+
+    /// The address a bundle spends from (a faucet payment spends a genesis address).
+    pub async fn spent_by(&self, tail: Hash) -> Address {
+        self.bundle_of(tail)
+            .await
+            .into_iter()
+            .find(|t| t.value.get() < 0)
+            .unwrap()
+            .address
+    }
+
+    /// Attaches a bundle (index order) on the latest milestone and stores it.
+    pub async fn attach_on_milestone(&self, bundle: &[hub_protocol::Transaction]) -> Vec<hub_protocol::Transaction> {
+        let milestone = self.client.get_node_info().await.unwrap().latest_milestone;
+        let attached = self
+            .client
+            .attach_to_tangle(milestone, milestone, 9, bundle)
+            .await
+            .unwrap();
+        self.client.store_transactions(&attached).await.unwrap();
+        attached
+    }
+
     /// Runs raw SQL against the test database (to set up odd states).
     pub async fn sql(&self, statement: &str) {
         use sqlx::Executor;
