@@ -8,14 +8,14 @@ use std::future::Future;
 use std::pin::Pin;
 
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, Hub, HubError, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer,
-    WithdrawRequest,
+    AccountEvent, Balance, BalanceEvent, Hub, HubError, RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail,
+    SweepEvent, SweepQuery, Transfer, WithdrawRequest,
 };
 
 /// The future every command returns: boxed so the trait stays object safe.
 pub type CommandFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send + 'a>>;
 
-/// The Hub commands implemented so far (see `hub_core::Hub` for semantics).
+/// Every Hub command (see `hub_core::Hub` for semantics).
 pub trait HubCommands: Send + Sync + 'static {
     /// `CreateUser`.
     fn create_user<'a>(&'a self, user_id: &'a str) -> CommandFuture<'a, ()>;
@@ -47,6 +47,14 @@ pub trait HubCommands: Send + Sync + 'static {
     fn sweep_info<'a>(&'a self, query: &'a SweepQuery) -> CommandFuture<'a, SweepEvent>;
     /// `SweepDetail`.
     fn sweep_detail<'a>(&'a self, bundle_hash: &'a str) -> CommandFuture<'a, SweepDetail>;
+    /// `SignBundle`: the signature's trytes.
+    fn sign_bundle<'a>(&'a self, request: &'a SignBundleRequest) -> CommandFuture<'a, String>;
+    /// `RecoverFunds`: the recovery bundle's hash.
+    fn recover_funds<'a>(&'a self, request: &'a RecoverFundsRequest) -> CommandFuture<'a, String>;
+    /// `GetSeedForAddress`.
+    fn get_seed_for_address<'a>(&'a self, user_id: &'a str, address: &'a str) -> CommandFuture<'a, String>;
+    /// `GetSeedForUUID`.
+    fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String>;
 }
 
 impl HubCommands for Hub {
@@ -108,5 +116,21 @@ impl HubCommands for Hub {
 
     fn sweep_detail<'a>(&'a self, bundle_hash: &'a str) -> CommandFuture<'a, SweepDetail> {
         Box::pin(Hub::sweep_detail(self, bundle_hash))
+    }
+
+    fn sign_bundle<'a>(&'a self, r: &'a SignBundleRequest) -> CommandFuture<'a, String> {
+        Box::pin(Hub::sign_bundle(self, r))
+    }
+
+    fn recover_funds<'a>(&'a self, r: &'a RecoverFundsRequest) -> CommandFuture<'a, String> {
+        Box::pin(Hub::recover_funds(self, r))
+    }
+
+    fn get_seed_for_address<'a>(&'a self, user_id: &'a str, address: &'a str) -> CommandFuture<'a, String> {
+        Box::pin(Hub::get_seed_for_address(self, user_id, address))
+    }
+
+    fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String> {
+        Box::pin(Hub::get_seed_for_uuid(self, uuid))
     }
 }

@@ -79,10 +79,6 @@ pub fn sweep_event(event: hub_core::SweepEvent) -> pb::SweepEvent {
     }
 }
 
-fn unimplemented(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} is not implemented yet"))
-}
-
 /// The wire form of a user-account event.
 pub fn account_event(event: AccountEvent) -> pb::UserAccountBalanceEvent {
     pb::UserAccountBalanceEvent {
@@ -301,8 +297,23 @@ impl Hub for HubService {
         Ok(Response::new(sweep_event(event)))
     }
 
-    async fn sign_bundle(&self, _: Request<pb::SignBundleRequest>) -> Result<Response<pb::SignBundleReply>, Status> {
-        Err(unimplemented("SignBundle"))
+    async fn sign_bundle(
+        &self,
+        request: Request<pb::SignBundleRequest>,
+    ) -> Result<Response<pb::SignBundleReply>, Status> {
+        let request = request.into_inner();
+        let request = hub_core::SignBundleRequest {
+            address: request.address,
+            bundle_hash: request.bundle_hash,
+            authentication: request.authentication,
+            validate_checksum: request.validate_checksum,
+        };
+        let signature = self
+            .commands
+            .sign_bundle(&request)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::SignBundleReply { signature }))
     }
 
     async fn sweep_detail(
@@ -352,22 +363,45 @@ impl Hub for HubService {
 
     async fn recover_funds(
         &self,
-        _: Request<pb::RecoverFundsRequest>,
+        request: Request<pb::RecoverFundsRequest>,
     ) -> Result<Response<pb::RecoverFundsReply>, Status> {
-        Err(unimplemented("RecoverFunds"))
+        let request = request.into_inner();
+        let request = hub_core::RecoverFundsRequest {
+            user_id: request.user_id,
+            address: request.address,
+            validate_checksum: request.validate_checksum,
+            payout_address: request.payout_address,
+        };
+        self.commands
+            .recover_funds(&request)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::RecoverFundsReply {}))
     }
 
     async fn get_seed_for_address(
         &self,
-        _: Request<pb::GetSeedForAddressRequest>,
+        request: Request<pb::GetSeedForAddressRequest>,
     ) -> Result<Response<pb::GetSeedForAddressReply>, Status> {
-        Err(unimplemented("GetSeedForAddress"))
+        let request = request.into_inner();
+        let seed = self
+            .commands
+            .get_seed_for_address(&request.user_id, &request.address)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetSeedForAddressReply { seed }))
     }
 
     async fn get_seed_for_uuid(
         &self,
-        _: Request<pb::GetSeedForUuidRequest>,
+        request: Request<pb::GetSeedForUuidRequest>,
     ) -> Result<Response<pb::GetSeedForUuidReply>, Status> {
-        Err(unimplemented("GetSeedForUUID"))
+        let request = request.into_inner();
+        let seed = self
+            .commands
+            .get_seed_for_uuid(&request.uuid)
+            .await
+            .map_err(|e| error_status(&e))?;
+        Ok(Response::new(pb::GetSeedForUuidReply { seed }))
     }
 }

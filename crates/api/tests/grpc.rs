@@ -157,35 +157,68 @@ async fn cancelled_errors_are_cancelled() {
 }
 
 #[tokio::test]
-async fn later_commands_are_unimplemented() {
+async fn sensitive_commands_pass_their_fields() {
     let (fake, mut client, server) = connect(Fake::default()).await;
-    let mut codes = vec![
-        client
-            .sign_bundle(pb::SignBundleRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .recover_funds(pb::RecoverFundsRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .get_seed_for_address(pb::GetSeedForAddressRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .get_seed_for_uuid(pb::GetSeedForUuidRequest::default())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-    ];
-    assert_eq!(codes.len(), 4);
-    for status in codes.drain(..) {
-        assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
-    }
-    assert!(fake.calls().is_empty());
+    let reply = client
+        .sign_bundle(pb::SignBundleRequest {
+            address: "A".into(),
+            bundle_hash: "B".into(),
+            authentication: "TOKEN".into(),
+            validate_checksum: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.signature, "SIGNATURE");
+    client
+        .recover_funds(pb::RecoverFundsRequest {
+            user_id: "u".into(),
+            address: "A".into(),
+            validate_checksum: true,
+            payout_address: "P".into(),
+        })
+        .await
+        .unwrap();
+    let seed = client
+        .get_seed_for_address(pb::GetSeedForAddressRequest {
+            user_id: "u".into(),
+            address: "A".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .seed;
+    assert_eq!(seed, "SEED");
+    let seed = client
+        .get_seed_for_uuid(pb::GetSeedForUuidRequest { uuid: "X".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .seed;
+    assert_eq!(seed, "SEED");
+    assert_eq!(
+        fake.calls(),
+        vec![
+            Call::SignBundle(hub_core::SignBundleRequest {
+                address: "A".into(),
+                bundle_hash: "B".into(),
+                authentication: "TOKEN".into(),
+                validate_checksum: true,
+            }),
+            Call::RecoverFunds(hub_core::RecoverFundsRequest {
+                user_id: "u".into(),
+                address: "A".into(),
+                validate_checksum: true,
+                payout_address: "P".into(),
+            }),
+            Call::GetSeedForAddress("u".into(), "A".into()),
+            Call::GetSeedForUuid("X".into()),
+        ]
+    );
+    // Disabled (the default) is CANCELLED.
+    fake.fail_next(HubError::Cancelled("SignBundle is disabled on this Hub".into()));
+    let status = client.sign_bundle(pb::SignBundleRequest::default()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Cancelled);
     server.stop().await;
 }
 

@@ -124,13 +124,56 @@ async fn transport_quirks_of_the_original() {
         (StatusCode::OK, r#"{"totalBalance":"4242"}"#)
     );
 
-    // Later-issue commands.
-    for command in ["SignBundle", "RecoverFunds", "GetSeedForAddress", "GetSeedForUUID"] {
-        let reply = hub.post(&format!(r#"{{"command":"{command}","userId":"a"}}"#)).await;
-        assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{command}");
-        assert_eq!(reply.body, format!(r#"{{"error":"{command} is not implemented yet"}}"#));
-    }
     assert_eq!(hub.fake.take_calls(), vec![Call::GetStats, Call::GetStats]);
+
+    // The sensitive commands: their keys (SignBundle's token is `authenticationToken`).
+    let reply = hub
+        .post(r#"{"command":"SignBundle","address":"A","bundleHash":"B","authenticationToken":"T","validateChecksum":true}"#)
+        .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, r#"{"signature":"SIGNATURE"}"#)
+    );
+    let reply = hub
+        .post(r#"{"command":"RecoverFunds","userId":"u","address":"A","payoutAddress":"P"}"#)
+        .await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "{}"));
+    let reply = hub
+        .post(r#"{"command":"GetSeedForAddress","userId":"u","address":"A"}"#)
+        .await;
+    assert_eq!(reply.body, r#"{"seed":"SEED"}"#);
+    let reply = hub.post(r#"{"command":"GetSeedForUUID","uuid":"X"}"#).await;
+    assert_eq!(reply.body, r#"{"seed":"SEED"}"#);
+    assert_eq!(
+        hub.fake.take_calls(),
+        vec![
+            Call::SignBundle(hub_core::SignBundleRequest {
+                address: "A".into(),
+                bundle_hash: "B".into(),
+                authentication: "T".into(),
+                validate_checksum: true,
+            }),
+            Call::RecoverFunds(hub_core::RecoverFundsRequest {
+                user_id: "u".into(),
+                address: "A".into(),
+                validate_checksum: false,
+                payout_address: "P".into(),
+            }),
+            Call::GetSeedForAddress("u".into(), "A".into()),
+            Call::GetSeedForUuid("X".into()),
+        ]
+    );
+    // Required keys.
+    for body in [
+        r#"{"command":"SignBundle","bundleHash":"B"}"#,
+        r#"{"command":"SignBundle","address":"A"}"#,
+        r#"{"command":"RecoverFunds","userId":"u","address":"A"}"#,
+        r#"{"command":"GetSeedForUUID"}"#,
+    ] {
+        let reply = hub.post(body).await;
+        assert_eq!(reply.body, r#"{"error":"Missing argument"}"#, "{body}");
+    }
+    assert!(hub.fake.take_calls().is_empty());
     hub.stop().await;
 }
 

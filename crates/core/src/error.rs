@@ -100,8 +100,6 @@ pub enum HubError {
     AddressBalanceZero,
     /// The node does not know the address.
     AddressNotKnownToNode,
-    /// The command arrives with a later issue.
-    Unimplemented(&'static str),
     /// Anything else (database failure, …): an internal error, logged.
     Internal(String),
 }
@@ -113,7 +111,7 @@ impl HubError {
             HubError::MissingArgument(_) | HubError::InvalidArgument { .. } | HubError::Cancelled(_) => {
                 ErrorCode::Unknown
             }
-            HubError::Unimplemented(_) | HubError::Internal(_) => ErrorCode::Unknown,
+            HubError::Internal(_) => ErrorCode::Unknown,
             HubError::UserExists => ErrorCode::UserExists,
             HubError::UserDoesNotExist => ErrorCode::UserDoesNotExist,
             HubError::InsufficientBalance => ErrorCode::InsufficientBalance,
@@ -159,7 +157,7 @@ impl HubError {
             HubError::WrongUserAddress => "Wrong user address",
             HubError::AddressBalanceZero => "Address balance is zero",
             HubError::AddressNotKnownToNode => "Address is not known to node",
-            HubError::InvalidArgument { .. } | HubError::Unimplemented(_) | HubError::Internal(_) => "Unknown error",
+            HubError::InvalidArgument { .. } | HubError::Internal(_) => "Unknown error",
         }
     }
 
@@ -192,7 +190,6 @@ impl fmt::Display for HubError {
             HubError::SignatureFailed(why) | HubError::GetAddressFailed(why) | HubError::IotaNodeUnavailable(why) => {
                 write!(f, "{}: {why}", self.legacy_text())
             }
-            HubError::Unimplemented(what) => write!(f, "{what} is not implemented yet"),
             HubError::Internal(_) => f.write_str("internal error (see the Hub log)"),
             other => f.write_str(other.legacy_text()),
         }

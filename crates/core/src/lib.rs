@@ -15,6 +15,7 @@ pub mod error;
 pub mod model;
 pub mod monitor;
 pub mod pool;
+pub mod sensitive;
 pub mod services;
 pub mod sweeper;
 mod sweeps;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 pub use clock::{Clock, SystemClock};
 pub use error::{ErrorCode, HubError};
 pub use model::*;
+pub use sensitive::{AuthKey, SensitiveConfig};
 pub use withdrawals::parse_withdrawal_uuid;
 
 use hub_node::Client;
@@ -39,6 +41,7 @@ pub struct Hub {
     node: Client,
     provider: Arc<dyn SeedProvider>,
     clock: Arc<dyn Clock>,
+    sensitive: SensitiveConfig,
 }
 
 impl Hub {
@@ -49,7 +52,14 @@ impl Hub {
             node,
             provider,
             clock,
+            sensitive: SensitiveConfig::default(),
         }
+    }
+
+    /// The same Hub with these dangerous commands turned on (all are off by default).
+    pub fn with_sensitive(mut self, sensitive: SensitiveConfig) -> Self {
+        self.sensitive = sensitive;
+        self
     }
 
     /// The database.

@@ -227,6 +227,32 @@ pub struct WithdrawRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// `SignBundle`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignBundleRequest {
+    /// The swept deposit address whose key signs: 81 trytes, or 90 with checksum when `validate_checksum`.
+    pub address: String,
+    /// The bundle hash to sign (81 trytes).
+    pub bundle_hash: String,
+    /// `hex(HMAC-SHA256(key, bundleHash ‖ address))`.
+    pub authentication: String,
+    /// Require and check a checksum on the address.
+    pub validate_checksum: bool,
+}
+
+/// `RecoverFunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecoverFundsRequest {
+    /// The owner of the address.
+    pub user_id: String,
+    /// The swept deposit address holding late funds (81 trytes).
+    pub address: String,
+    /// Require and check a checksum on the payout address.
+    pub validate_checksum: bool,
+    /// Where the funds go.
+    pub payout_address: String,
+}
+
 /// A sweep, as `SweepSubscription` and `SweepInfo` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepEvent {

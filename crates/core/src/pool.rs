@@ -21,6 +21,19 @@ pub(crate) async fn derive_address(hub: &Hub) -> Result<(SeedUuid, Address), Pro
     Ok((uuid, address))
 }
 
+/// Derives one address into the pool (outside any transaction: Argon2 is
+/// slow), for a caller that found the pool empty.
+pub(crate) async fn add_one(hub: &Hub) -> Result<(), HubError> {
+    let (uuid, address) = derive_address(hub)
+        .await
+        .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
+    let mut tx = hub.store().begin().await.map_err(internal)?;
+    tx.add_pooled_address(uuid.as_str(), address.as_str(), hub.now_ms())
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)
+}
+
 /// Adds addresses until the pool holds `target`, deriving up to `parallel`
 /// at a time. Returns how many were added.
 pub async fn refill(hub: &std::sync::Arc<Hub>, target: usize, parallel: usize) -> Result<usize, HubError> {

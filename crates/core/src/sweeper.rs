@@ -18,7 +18,7 @@ use hub_protocol::validate::{validate, Options};
 use hub_protocol::{wots, Address, Hash, SeedUuid, Tag, Transaction};
 use hub_store::{account_reason, AccountEntry, SweepRow};
 
-use crate::pool::derive_address;
+use crate::pool;
 use crate::tangle::synced_node;
 use crate::{internal, Hub, HubError};
 
@@ -87,17 +87,8 @@ pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, H
     for _ in 0..2 {
         match try_plan(hub, config).await? {
             Planned::Done(sweep) => return Ok(sweep),
-            Planned::NeedAddress => {
-                // The pool is empty: derive a remainder address outside the transaction.
-                let (uuid, address) = derive_address(hub)
-                    .await
-                    .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
-                let mut tx = hub.store().begin().await.map_err(internal)?;
-                tx.add_pooled_address(uuid.as_str(), address.as_str(), hub.now_ms())
-                    .await
-                    .map_err(internal)?;
-                tx.commit().await.map_err(internal)?;
-            }
+            // The pool is empty: derive a remainder address outside the transaction.
+            Planned::NeedAddress => pool::add_one(hub).await?,
         }
     }
     Err(HubError::GetAddressFailed(
@@ -110,7 +101,7 @@ enum Planned {
     NeedAddress,
 }
 
-fn stored(field: &'static str, text: &str) -> Result<Address, HubError> {
+pub(crate) fn stored(field: &'static str, text: &str) -> Result<Address, HubError> {
     Address::from_trytes(text).map_err(|e| HubError::Internal(format!("stored {field}: {e}")))
 }
 
@@ -288,15 +279,12 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
         let uuid = by_address
             .get(address.as_str())
             .ok_or_else(|| HubError::Internal(format!("no seed UUID for sweep input {address}")))?;
-        let binding = hub
-            .store()
-            .read()
-            .await
-            .map_err(internal)?
-            .uuid_binding(uuid)
-            .await
-            .map_err(internal)?;
-        if binding.as_deref() != Some(sweep.bundle_hash.as_str()) {
+        let mut read = hub.store().read().await.map_err(internal)?;
+        let binding = read.uuid_binding(uuid).await.map_err(internal)?;
+        let allowed = binding.as_deref() == Some(sweep.bundle_hash.as_str())
+            || read.recovery_allows(uuid, &sweep.bundle_hash).await.map_err(internal)?;
+        drop(read);
+        if !allowed {
             tracing::error!(address = %address, "ALERT: sweep input key is not bound to this bundle; refusing to sign");
             return Err(HubError::SignatureFailed("input key not bound to this bundle".into()));
         }

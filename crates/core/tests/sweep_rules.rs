@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{HubError, WithdrawRequest};
@@ -18,17 +17,6 @@ async fn funded_user(ctx: &Ctx, user: &str, amounts: &[u64]) {
     }
     ctx.milestone().await;
     run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap();
-}
-
-async fn confirm_all(ctx: &Ctx) {
-    for _ in 0..4 {
-        let results = attacher::run_tick(&ctx.hub, &AttachConfig::default()).await.unwrap();
-        if results.iter().all(|(_, r)| matches!(r, Ok(Action::Confirmed))) {
-            return;
-        }
-        ctx.milestone().await;
-    }
-    panic!("sweeps did not confirm");
 }
 
 async fn a_crash_between_planning_and_signing_resumes_the_same_bundle(db: Db) {
@@ -59,7 +47,7 @@ async fn a_crash_between_planning_and_signing_resumes_the_same_bundle(db: Db) {
     );
     drop(tx);
     restarted.store().close().await;
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     assert_eq!(ctx.hub.get_balance("quin").await.unwrap().available, 700);
     ctx.finish().await;
 }
@@ -101,9 +89,9 @@ async fn limits_fifo_and_cold_storage(db: Db) {
         (500, 200),
         "at most 5 deposits per sweep"
     );
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     sweeper::run_tick(&ctx.hub, &config).await.unwrap();
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     assert_eq!(ctx.hub.get_balance("sam").await.unwrap().available, 700);
 
     // Hub holds 500 + 200 in two confirmed addresses. Withdrawals, oldest first: 400, 200, 50.
@@ -139,7 +127,7 @@ async fn limits_fifo_and_cold_storage(db: Db) {
         ctx.hub.user_withdraw_cancel(&uuids[0]).await,
         Err(HubError::WithdrawalCanNotBeCancelled)
     );
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     let balances = ctx
         .client
         .get_balances(&[address(&payout('X')), address(&payout('Y'))])
@@ -154,7 +142,7 @@ async fn limits_fifo_and_cold_storage(db: Db) {
         .unwrap()
         .swept
         .expect("the next ones are paid");
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     let balances = ctx
         .client
         .get_balances(&[address(&payout('Y')), address(&payout('Z'))])

@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{
@@ -12,18 +11,6 @@ use hub_core::{
 };
 use hub_protocol::validate::{validate, Options};
 use hub_protocol::wots::normalized_has_m;
-
-async fn confirm_all(ctx: &Ctx) {
-    // Attach, let a milestone confirm, see the confirmation.
-    for _ in 0..4 {
-        let results = attacher::run_tick(&ctx.hub, &AttachConfig::default()).await.unwrap();
-        if results.is_empty() || results.iter().all(|(_, r)| matches!(r, Ok(Action::Confirmed))) {
-            return;
-        }
-        ctx.milestone().await;
-    }
-    panic!("sweeps did not confirm");
-}
 
 async fn deposit_sweep_withdraw(db: Db) {
     let ctx = start(db).await;
@@ -88,7 +75,7 @@ async fn deposit_sweep_withdraw(db: Db) {
         })
         .await
         .unwrap();
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
 
     // Sweep 2: pays the withdrawal from the confirmed Hub address.
     let second = sweeper::run_tick(hub, &SweepConfig::default())
@@ -100,7 +87,7 @@ async fn deposit_sweep_withdraw(db: Db) {
         hub.user_withdraw_cancel(&uuid).await,
         Err(HubError::WithdrawalCanNotBeCancelled)
     );
-    confirm_all(&ctx).await;
+    ctx.confirm_all().await;
     let payout_address = address(&payout);
     assert_eq!(
         ctx.client.get_balances(&[payout_address]).await.unwrap().balances,

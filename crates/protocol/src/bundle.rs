@@ -15,7 +15,7 @@ use crate::sponge::Kerl;
 use crate::ternary::increment_trits;
 use crate::transaction::{Int27, Transaction, Value, ESSENCE_TRITS};
 use crate::types::{Fragment, Hash, Tag};
-use crate::wots::{normalized_has_m, verify, Signature};
+use crate::wots::{normalize, normalized_has_m, verify, Signature};
 use crate::{Error, SUPPLY};
 
 /// An output: tokens (possibly zero) paid to an address.
@@ -256,6 +256,102 @@ pub fn finalize(transactions: &mut [Transaction]) {
     for tx in transactions.iter_mut() {
         tx.bundle = hash;
     }
+}
+
+/// The result of [`mine`]: the chosen bundle hash and how exposed the key is
+/// once it has also signed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mined {
+    /// The new bundle hash (already written into every transaction).
+    pub hash: Hash,
+    /// log2 of the chance that a random bundle hash could be signed by
+    /// someone holding every signature of the key (more negative is safer).
+    pub forgery_log2: f64,
+    /// Candidates tried.
+    pub tried: u64,
+}
+
+/// Re-finalises a bundle whose input key already signed `signed` bundle
+/// hashes (fund recovery), choosing among `candidates` values of the last
+/// transaction's obsolete tag the one that leaves the key least exposed.
+///
+/// A WOTS signature of normalised tryte `n` reveals the key segment hashed
+/// `13 − n` times, from which anyone can sign any value `≤ n`; after several
+/// signatures each of the first `27·security` positions is exposed up to the
+/// highest value signed there. The chance that a random hash is forgeable
+/// is the product over positions of `(max + 14) / 27`, and that is what is
+/// minimised, over the bundle's full essence (the original mined over a
+/// corrupted essence, [BUG] of hub-behaviour.md §9.2). Candidates whose
+/// normalised hash contains `M` anywhere are never chosen. The last
+/// transaction's tag is varied so the sponge state before it is computed
+/// once.
+pub fn mine(
+    transactions: &mut [Transaction],
+    signed: &[Hash],
+    security: SecurityLevel,
+    candidates: u64,
+) -> Result<Mined, Error> {
+    let Some(last) = transactions.last() else {
+        return Err(Error::Rule {
+            field: "bundle",
+            rule: "has no transactions",
+        });
+    };
+    if candidates == 0 {
+        return Err(Error::Rule {
+            field: "candidates",
+            rule: "must be at least 1",
+        });
+    }
+    let positions = 27 * security.fragments();
+    let mut exposed = [-13i8; 81];
+    for hash in signed {
+        for (e, v) in exposed.iter_mut().zip(normalize(hash)) {
+            *e = (*e).max(v);
+        }
+    }
+    let mut prefix = Kerl::new();
+    for tx in &transactions[..transactions.len() - 1] {
+        prefix.absorb(&tx.essence())?;
+    }
+    let mut essence = last.essence();
+    const TAG_OFFSET: usize = 243 + 81;
+    let mut tag = last.obsolete_tag.to_trits();
+    let mut best: Option<(f64, Vec<i8>, Hash)> = None;
+    for _ in 0..candidates {
+        essence[TAG_OFFSET..TAG_OFFSET + 81].copy_from_slice(&tag);
+        let mut kerl = prefix.clone();
+        kerl.absorb(&essence)?;
+        let hash = Hash::from_trits(&kerl.squeeze())?;
+        let normalized = normalize(&hash);
+        if !normalized.contains(&13) {
+            let score: f64 = normalized[..positions]
+                .iter()
+                .zip(&exposed)
+                .map(|(&v, &e)| (f64::from(v.max(e) + 14) / 27.0).log2())
+                .sum();
+            if best.as_ref().is_none_or(|(b, _, _)| score < *b) {
+                best = Some((score, tag.clone(), hash));
+            }
+        }
+        increment_trits(&mut tag);
+    }
+    let Some((forgery_log2, tag, hash)) = best else {
+        return Err(Error::Rule {
+            field: "candidates",
+            rule: "none gave a bundle hash without M; try more",
+        });
+    };
+    let index = transactions.len() - 1;
+    transactions[index].obsolete_tag = Tag::from_trits(&tag)?;
+    for tx in transactions.iter_mut() {
+        tx.bundle = hash;
+    }
+    Ok(Mined {
+        hash,
+        forgery_log2,
+        tried: candidates,
+    })
 }
 
 /// Why signing a bundle failed.

@@ -231,3 +231,63 @@ fn signer_returning_a_wrong_signature_is_caught() {
         Err(hub_protocol::bundle::SignError::BadSignature { index: 0 })
     ));
 }
+
+/// Forgery exposure (log2) of a key that signed `hashes`, over `positions`.
+fn exposure(hashes: &[Hash], positions: usize) -> f64 {
+    (0..positions)
+        .map(|j| {
+            let max = hashes.iter().map(|h| wots::normalize(h)[j]).max().unwrap();
+            (f64::from(max + 14) / 27.0).log2()
+        })
+        .sum()
+}
+
+#[test]
+fn mining_picks_the_least_exposing_hash_over_the_real_essence() {
+    let seed = seed();
+    let input = wots::address(&seed, 7, SecurityLevel::Medium);
+    let payee = Address::from_trytes(&format!("{}9", &"RECOVER".repeat(12)[..80])).unwrap();
+    let build = |timestamp| {
+        BundleBuilder::new(timestamp)
+            .unwrap()
+            .input(Input {
+                address: input,
+                amount: 500,
+                security: SecurityLevel::Medium,
+            })
+            .output(Output::new(payee, 500))
+            .build()
+            .unwrap()
+    };
+    // The key already signed one bundle (its sweep).
+    let first = build(1_700_000_000).hash();
+    let plain = build(1_700_000_100);
+    let mut mined = plain.transactions().to_vec();
+    let result = hub_protocol::bundle::mine(&mut mined, &[first], SecurityLevel::Medium, 2_000).unwrap();
+
+    assert_eq!(result.tried, 2_000);
+    assert_eq!(
+        result.hash,
+        hub_protocol::bundle::bundle_hash(&mined).unwrap(),
+        "hash of the real essence"
+    );
+    assert!(mined.iter().all(|tx| tx.bundle == result.hash));
+    assert!(!normalized_has_m(&result.hash));
+    let reported = exposure(&[first, result.hash], 54);
+    assert!((reported - result.forgery_log2).abs() < 1e-9);
+    assert!(
+        result.forgery_log2 <= exposure(&[first, plain.hash()], 54),
+        "mined {} is no better than the unmined {}",
+        result.forgery_log2,
+        exposure(&[first, plain.hash()], 54)
+    );
+    // Signing the mined hash gives a valid bundle.
+    let signature = wots::sign(&seed, 7, SecurityLevel::Medium, &result.hash);
+    for (tx, fragment) in mined.iter_mut().zip(signature.0) {
+        tx.signature_message_fragment = fragment;
+    }
+    assert!(validate(&mined, &Options::default()).is_valid());
+    // Bad arguments are errors, not panics.
+    assert!(hub_protocol::bundle::mine(&mut [], &[first], SecurityLevel::Medium, 10).is_err());
+    assert!(hub_protocol::bundle::mine(&mut mined, &[first], SecurityLevel::Medium, 0).is_err());
+}

@@ -222,3 +222,20 @@ pub struct TailRow {
     /// When recorded, ms.
     pub created_at: i64,
 }
+
+/// A Hub-owned (internal) address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubAddressRow {
+    /// Internal id.
+    pub id: i64,
+    /// 81 trytes.
+    pub address: String,
+    /// Its seed UUID; `None` while exported to cold storage.
+    pub seed_uuid: Option<String>,
+    /// Excluded from sweeps.
+    pub cold: bool,
+    /// Cached balance.
+    pub balance: i64,
+    /// Whether a sweep spent it (it may never sign again).
+    pub spent: bool,
+}

@@ -774,12 +774,14 @@ impl Tx {
         }
     }
 
-    /// (seed UUID, address) of every input of a sweep.
+    /// (seed UUID, address) of every input of a sweep (a recovery's too).
     pub async fn sweep_inputs(&mut self, sweep: i64) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
             "SELECT a.seed_uuid, a.address FROM user_address_balance b JOIN user_address a ON a.id = b.user_address WHERE b.sweep = $1 AND b.reason = 1
              UNION ALL
-             SELECT h.seed_uuid, h.address FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = 1",
+             SELECT h.seed_uuid, h.address FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = 1
+             UNION ALL
+             SELECT a.seed_uuid, a.address FROM recovery_signature r JOIN user_address a ON a.seed_uuid = r.seed_uuid WHERE r.sweep = $1",
         )
         .bind(sweep)
         .fetch_all(&mut *self.inner)
@@ -918,13 +920,184 @@ impl Tx {
     /// One stored (seed UUID, address) pair, to check at start-up that the
     /// salt and Argon2 parameters still derive it.
     pub async fn any_derived_address(&mut self) -> Result<Option<(String, String)>> {
-        for table in ["user_address", "hub_address", "address_pool"] {
-            let sql = format!("SELECT seed_uuid, address FROM {table} ORDER BY id LIMIT 1");
+        for (table, condition) in [
+            ("user_address", ""),
+            ("hub_address", "WHERE seed_exported_at IS NULL"),
+            ("address_pool", ""),
+        ] {
+            let sql = format!("SELECT seed_uuid, address FROM {table} {condition} ORDER BY id LIMIT 1");
             if let Some(row) = sqlx::query(&sql).fetch_optional(&mut *self.inner).await? {
                 return Ok(Some((row.get(0), row.get(1))));
             }
         }
         Ok(None)
+    }
+
+    // ----- cold storage and recovery ---------------------------------------
+
+    /// A Hub address, locked.
+    pub async fn hub_address(&mut self, address: &str) -> Result<Option<HubAddressRow>> {
+        let sql = format!(
+            "SELECT h.id, h.address, h.seed_uuid, h.is_cold_storage, h.balance,
+                    CASE WHEN h.seed_exported_at IS NULL THEN 0 ELSE 1 END,
+                    CASE WHEN EXISTS (SELECT 1 FROM hub_address_balance b WHERE b.hub_address = h.id AND b.reason = 1)
+                         THEN 1 ELSE 0 END
+             FROM hub_address h WHERE h.address = $1{}",
+            self.lock_clause()
+        );
+        let row = sqlx::query(&sql).bind(address).fetch_optional(&mut *self.inner).await?;
+        Ok(row.map(|r| HubAddressRow {
+            id: r.get(0),
+            address: r.get(1),
+            seed_uuid: (r.get::<i64, _>(5) == 0).then(|| r.get(2)),
+            cold: r.get::<i64, _>(3) != 0,
+            balance: r.get(4),
+            spent: r.get::<i64, _>(6) != 0,
+        }))
+    }
+
+    /// Hub addresses marked cold, in id order.
+    pub async fn cold_hub_addresses(&mut self) -> Result<Vec<HubAddressRow>> {
+        let rows = sqlx::query("SELECT address FROM hub_address WHERE is_cold_storage = 1 ORDER BY id")
+            .fetch_all(&mut *self.inner)
+            .await?;
+        let mut cold = Vec::with_capacity(rows.len());
+        for row in rows {
+            let address: String = row.get(0);
+            cold.extend(self.hub_address(&address).await?);
+        }
+        Ok(cold)
+    }
+
+    /// Whether a sweep that spends this Hub address still waits for its signature.
+    pub async fn hub_address_awaits_signature(&mut self, hub_address: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM hub_address_balance b JOIN sweep s ON s.id = b.sweep
+             WHERE b.hub_address = $1 AND b.reason = 1 AND s.state = 'planned'",
+        )
+        .bind(hub_address)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Marks a Hub address cold (excluded from sweeps) or warm again.
+    pub async fn set_cold_storage(&mut self, hub_address: i64, cold: bool, now: i64) -> Result<()> {
+        let row = sqlx::query("UPDATE hub_address SET is_cold_storage = $1 WHERE id = $2 RETURNING address, balance")
+            .bind(i32::from(cold))
+            .bind(hub_address)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        let (address, balance): (String, i64) = (row.get(0), row.get(1));
+        let kind = if cold {
+            "cold_storage_marked"
+        } else {
+            "cold_storage_unmarked"
+        };
+        self.event(kind, None, Some(&address), balance, None, now).await
+    }
+
+    /// Removes a cold Hub address's seed UUID (the operator keeps it
+    /// offline): it is replaced by a marker that is not a UUID.
+    pub async fn export_hub_seed(&mut self, hub_address: i64, now: i64) -> Result<()> {
+        let row = sqlx::query(
+            "UPDATE hub_address SET seed_uuid = $1, seed_exported_at = $2 WHERE id = $3 RETURNING address, balance",
+        )
+        .bind(format!("exported-{hub_address}"))
+        .bind(now)
+        .bind(hub_address)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let (address, balance): (String, i64) = (row.get(0), row.get(1));
+        self.event("cold_storage_seed_exported", None, Some(&address), balance, None, now)
+            .await
+    }
+
+    /// Puts an exported seed UUID back (the caller checked it derives the address).
+    pub async fn restore_hub_seed(&mut self, hub_address: i64, seed_uuid: &str, now: i64) -> Result<()> {
+        let row = sqlx::query(
+            "UPDATE hub_address SET seed_uuid = $1, seed_exported_at = NULL WHERE id = $2 RETURNING address, balance",
+        )
+        .bind(seed_uuid)
+        .bind(hub_address)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let (address, balance): (String, i64) = (row.get(0), row.get(1));
+        self.event("cold_storage_seed_restored", None, Some(&address), balance, None, now)
+            .await
+    }
+
+    /// Whether a seed UUID is Hub's: a deposit address's, a Hub address's or a pooled one's.
+    pub async fn knows_seed_uuid(&mut self, seed_uuid: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM user_address WHERE seed_uuid = $1
+             UNION ALL SELECT 1 FROM hub_address WHERE seed_uuid = $1
+             UNION ALL SELECT 1 FROM address_pool WHERE seed_uuid = $1",
+        )
+        .bind(seed_uuid)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Allows one more signature of an already-spent key, for one recovery bundle.
+    pub async fn add_recovery_signature(
+        &mut self,
+        seed_uuid: &str,
+        bundle_hash: &str,
+        sweep: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO recovery_signature (seed_uuid, bundle_hash, sweep, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(seed_uuid)
+        .bind(bundle_hash)
+        .bind(sweep)
+        .bind(now)
+        .execute(&mut *self.inner)
+        .await?;
+        self.event("recovery_planned", None, None, 0, Some(bundle_hash), now)
+            .await
+    }
+
+    /// Bundle hashes of the sweeps and recoveries that spend a deposit
+    /// address and are not confirmed yet.
+    pub async fn unconfirmed_spends(&mut self, address_id: i64, seed_uuid: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT s.bundle_hash FROM user_address_balance b JOIN sweep s ON s.id = b.sweep
+             WHERE b.user_address = $1 AND b.reason = 1 AND s.confirmed = 0
+             UNION ALL
+             SELECT s.bundle_hash FROM recovery_signature r JOIN sweep s ON s.id = r.sweep
+             WHERE r.seed_uuid = $2 AND s.confirmed = 0",
+        )
+        .bind(address_id)
+        .bind(seed_uuid)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Bundle hashes a seed UUID signed or may sign: its sweep binding and its recoveries.
+    pub async fn signed_hashes(&mut self, seed_uuid: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT bundle_hash FROM signed_uuids WHERE uuid = $1 AND bundle_hash IS NOT NULL
+             UNION ALL SELECT bundle_hash FROM recovery_signature WHERE seed_uuid = $1",
+        )
+        .bind(seed_uuid)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Whether a recovery allowed `seed_uuid` to sign `bundle_hash`.
+    pub async fn recovery_allows(&mut self, seed_uuid: &str, bundle_hash: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM recovery_signature WHERE seed_uuid = $1 AND bundle_hash = $2")
+            .bind(seed_uuid)
+            .bind(bundle_hash)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Number of rows in the event log (for tests and reports).

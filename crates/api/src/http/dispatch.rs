@@ -95,24 +95,17 @@ pub(crate) enum Outcome {
     Done(LegacyObject),
     /// The command or its arguments failed.
     Failed(Failure),
-    /// The command arrives with a later issue.
-    NotImplemented,
 }
 
 /// Runs `command` with the arguments of the request object.
 pub(crate) async fn run(commands: &dyn HubCommands, command: Command, args: &Args<'_>) -> Outcome {
     match execute(commands, command, args).await {
-        Ok(Some(reply)) => Outcome::Done(reply),
-        Ok(None) => Outcome::NotImplemented,
+        Ok(reply) => Outcome::Done(reply),
         Err(failure) => Outcome::Failed(failure),
     }
 }
 
-async fn execute(
-    commands: &dyn HubCommands,
-    command: Command,
-    args: &Args<'_>,
-) -> Result<Option<LegacyObject>, Failure> {
+async fn execute(commands: &dyn HubCommands, command: Command, args: &Args<'_>) -> Result<LegacyObject, Failure> {
     let reply = match command {
         Command::CreateUser => {
             let user_id = args.required_text("userId")?;
@@ -210,11 +203,40 @@ async fn execute(
                 .repeated("trytes", detail.trytes)
                 .repeated("tailHash", detail.tail_hashes)
         }
-        Command::SignBundle | Command::RecoverFunds | Command::GetSeedForAddress | Command::GetSeedForUuid => {
-            return Ok(None)
+        Command::SignBundle => {
+            // The JSON key is `authenticationToken` (proto: `authentication`).
+            let request = hub_core::SignBundleRequest {
+                address: args.required_text("address")?,
+                bundle_hash: args.required_text("bundleHash")?,
+                authentication: args.optional_text("authenticationToken")?.unwrap_or_default(),
+                validate_checksum: args.flag("validateChecksum")?,
+            };
+            let signature = commands.sign_bundle(&request).await?;
+            LegacyObject::new().text("signature", signature)
+        }
+        Command::RecoverFunds => {
+            let request = hub_core::RecoverFundsRequest {
+                user_id: args.required_text("userId")?,
+                address: args.required_text("address")?,
+                validate_checksum: args.flag("validateChecksum")?,
+                payout_address: args.required_text("payoutAddress")?,
+            };
+            commands.recover_funds(&request).await?;
+            LegacyObject::new()
+        }
+        Command::GetSeedForAddress => {
+            let user_id = args.required_text("userId")?;
+            let address = args.required_text("address")?;
+            let seed = commands.get_seed_for_address(&user_id, &address).await?;
+            LegacyObject::new().text("seed", seed)
+        }
+        Command::GetSeedForUuid => {
+            let uuid = args.required_text("uuid")?;
+            let seed = commands.get_seed_for_uuid(&uuid).await?;
+            LegacyObject::new().text("seed", seed)
         }
     };
-    Ok(Some(reply))
+    Ok(reply)
 }
 
 /// A sweep: `bundleHash`, `timestamp` and one `withdrawalUuid` key per withdrawal.

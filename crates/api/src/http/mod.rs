@@ -12,7 +12,6 @@
 //! | not JSON, not an object, no `command` | 400 | `{"result":"Wrong request format"}` |
 //! | unknown command | 400 | `{"result":"Unknown command"}` |
 //! | command failed | 200 | `{"error":"<table 2.2 text>"}` |
-//! | command of a later issue | 501 | `{"error":"<Command> is not implemented yet"}` |
 //!
 //! Fixed defects: a body without `command` no longer kills the server;
 //! malformed integers are errors naming the field. The body limit is
@@ -117,9 +116,5 @@ async fn handle(
             tracing::debug!(command = command.name(), ?failure, "HTTP command failed");
             json_reply(StatusCode::OK, &LegacyObject::new().text("error", failure.text()))
         }
-        Outcome::NotImplemented => json_reply(
-            StatusCode::NOT_IMPLEMENTED,
-            &LegacyObject::new().text("error", format!("{} is not implemented yet", command.name())),
-        ),
     }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use hub_api::{CommandFuture, HubCommands};
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, HubError, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer,
-    WithdrawRequest,
+    AccountEvent, Balance, BalanceEvent, HubError, RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail,
+    SweepEvent, SweepQuery, Transfer, WithdrawRequest,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -31,6 +31,10 @@ pub enum Call {
     SweepSubscription(u64),
     SweepInfo(SweepQuery),
     SweepDetail(String),
+    SignBundle(SignBundleRequest),
+    RecoverFunds(RecoverFundsRequest),
+    GetSeedForAddress(String, String),
+    GetSeedForUuid(String),
 }
 
 /// Records calls and answers with scripted results; `fail_next` makes the
@@ -175,6 +179,25 @@ impl HubCommands for Fake {
             tail_hashes: vec!["NEW".into(), "OLD".into()],
         };
         self.answer(Call::SweepDetail(bundle_hash.to_owned()), detail)
+    }
+
+    fn sign_bundle<'a>(&'a self, request: &'a SignBundleRequest) -> CommandFuture<'a, String> {
+        self.answer(Call::SignBundle(request.clone()), "SIGNATURE".into())
+    }
+
+    fn recover_funds<'a>(&'a self, request: &'a RecoverFundsRequest) -> CommandFuture<'a, String> {
+        self.answer(Call::RecoverFunds(request.clone()), "BUNDLE".into())
+    }
+
+    fn get_seed_for_address<'a>(&'a self, user_id: &'a str, address: &'a str) -> CommandFuture<'a, String> {
+        self.answer(
+            Call::GetSeedForAddress(user_id.to_owned(), address.to_owned()),
+            "SEED".into(),
+        )
+    }
+
+    fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String> {
+        self.answer(Call::GetSeedForUuid(uuid.to_owned()), "SEED".into())
     }
 }
 

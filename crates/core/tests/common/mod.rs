@@ -261,6 +261,7 @@ impl Ctx {
             "signed_uuids",
             "address_pool",
             "events",
+            "recovery_signature",
         ] {
             let row = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"))
                 .fetch_one(&mut conn)
@@ -271,6 +272,39 @@ impl Ctx {
         counts
     }
 
+    /// The first column of every row `query` returns, as text.
+    pub async fn strings(&self, query: &str) -> Vec<String> {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
+        let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    }
+
+    /// Another Hub over the same database and node, with these dangerous commands on.
+    pub fn with_sensitive(&self, sensitive: hub_core::SensitiveConfig) -> Hub {
+        Hub::new(
+            self.hub.store().clone(),
+            self.client.clone(),
+            provider(),
+            Arc::new(SystemClock),
+        )
+        .with_sensitive(sensitive)
+    }
+
+    /// Attacher ticks and milestones until every sweep is confirmed.
+    pub async fn confirm_all(&self) {
+        use hub_core::attacher::{run_tick, Action, AttachConfig};
+        for _ in 0..4 {
+            let results = run_tick(&self.hub, &AttachConfig::default()).await.unwrap();
+            if results.is_empty() || results.iter().all(|(_, r)| matches!(r, Ok(Action::Confirmed))) {
+                return;
+            }
+            self.milestone().await;
+        }
+        panic!("sweeps did not confirm");
+    }
+
     pub async fn mismatches(&self) -> Vec<String> {
         let mut tx = self.hub.store().read().await.unwrap();
         tx.balance_mismatches().await.unwrap()
@@ -279,4 +313,68 @@ impl Ctx {
 
 pub fn address(s: &str) -> Address {
     Address::from_trytes(s).unwrap()
+}
+
+/// A Hub on `db` whose devnet's coordinator issues a milestone every
+/// `milestone_interval_ms` (as a real network does), besides on demand.
+pub async fn start_with_milestones(db: Db, milestone_interval_ms: u64) -> Ctx {
+    let db = TestDb::new(db).await;
+    let devnet = Devnet::start(DevnetConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        milestone_interval_ms,
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut config = ClientConfig::new(devnet.url());
+    config.retries = 0;
+    let client = Client::new(config).unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    let hub = Arc::new(Hub::new(store, client.clone(), provider(), Arc::new(SystemClock)));
+    Ctx {
+        hub,
+        devnet,
+        db,
+        client,
+    }
+}
+
+impl Ctx {
+    /// Switches the devnet's faults with its `setFaults` admin command (which
+    /// is never itself failed or delayed); `json!({})` clears every fault.
+    pub async fn set_faults(&self, faults: serde_json::Value) {
+        let mut body = faults;
+        body["command"] = json!("setFaults");
+        self.client.call_raw("setFaults", &body).await.unwrap();
+    }
+
+    /// Issues a milestone in process, bypassing the devnet's HTTP faults.
+    pub async fn milestone_in_process(&self) -> u64 {
+        let node = self.devnet.node().clone();
+        tokio::task::spawn_blocking(move || node.issue_milestone())
+            .await
+            .unwrap()
+            .unwrap()
+            .index
+    }
+
+    /// Every address Hub owns: its own addresses and every deposit address.
+    pub async fn owned_addresses(&self) -> Vec<Address> {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
+        sqlx::query("SELECT address FROM hub_address UNION ALL SELECT address FROM user_address")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| address(&row.get::<String, _>(0)))
+            .collect()
+    }
+
+    /// The confirmed balance the devnet holds on every address Hub owns.
+    pub async fn on_chain_total(&self) -> u64 {
+        let owned = self.owned_addresses().await;
+        self.client.get_balances(&owned).await.unwrap().balances.iter().sum()
+    }
 }
