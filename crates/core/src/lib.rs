@@ -10,6 +10,7 @@
 
 pub mod attacher;
 pub mod clock;
+pub mod cold;
 mod commands;
 pub mod error;
 pub mod model;
@@ -25,6 +26,7 @@ mod withdrawals;
 use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock};
+pub use cold::ColdAddress;
 pub use error::{ErrorCode, HubError};
 pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
