@@ -11,6 +11,7 @@ use hub_protocol::bundle::{BundleBuilder, Output};
 use hub_protocol::{Address, Hash, Transaction};
 use hub_store::SweepRow;
 
+use crate::crash;
 use crate::sweeper::sweep_transactions;
 use crate::{internal, Hub, HubError};
 
@@ -179,6 +180,7 @@ async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubE
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    crash::point("sweep_confirmed");
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep confirmed");
     Ok(Action::Confirmed)
 }
@@ -227,12 +229,14 @@ async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<
         .map_err(node_error)?;
     let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
     publish(hub, &attached).await?;
+    crash::point("sweep_broadcast");
     let tail = attached[0].hash();
     let mut tx = hub.store().begin().await.map_err(internal)?;
     tx.add_sweep_tail(sweep.id, tail.as_str(), hub.now_ms())
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    crash::point("sweep_attached");
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep attached");
     Ok(Action::Reattached)
 }

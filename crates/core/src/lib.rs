@@ -12,6 +12,7 @@ pub mod attacher;
 pub mod clock;
 pub mod cold;
 mod commands;
+mod crash;
 pub mod error;
 pub mod model;
 pub mod monitor;

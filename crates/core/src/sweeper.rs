@@ -18,6 +18,7 @@ use hub_protocol::validate::{validate, Options};
 use hub_protocol::{wots, Address, Hash, SeedUuid, Tag, Transaction};
 use hub_store::{account_reason, AccountEntry, SweepRow};
 
+use crate::crash;
 use crate::pool;
 use crate::tangle::synced_node;
 use crate::{internal, Hub, HubError};
@@ -76,6 +77,7 @@ pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, Hu
         return Ok(report);
     }
     if let Some(sweep) = plan(hub, config).await? {
+        crash::point("sweep_planned");
         sign(hub, &sweep).await?;
         report.swept = Some(sweep.bundle_hash);
     }
@@ -316,11 +318,13 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
         )));
     }
     let signed: String = transactions.iter().map(Transaction::to_trytes).collect();
+    crash::point("sweep_signing");
     let mut tx = hub.store().begin().await.map_err(internal)?;
     tx.set_sweep_signed(sweep.id, &signed, hub.now_ms())
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    crash::point("sweep_signed");
     tracing::info!(bundle = %hash, "sweep signed");
     Ok(())
 }
