@@ -9,7 +9,7 @@
 //!
 //! * [`grpc`]: the `hub.rpc.Hub` service ([`grpc::grpc_service`], [`grpc::serve_grpc`]).
 //! * [`http`]: the HTTP JSON command endpoint ([`http::http_router`], [`http::serve_http`]).
-//! * [`proto`]: the generated messages, servers and clients of `hub.rpc` and `signing.rpc`.
+//! * [`proto`]: the generated messages, servers and clients of `hub.rpc`.
 
 pub mod commands;
 pub mod grpc;

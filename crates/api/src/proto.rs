@@ -9,9 +9,3 @@
 pub mod hub {
     tonic::include_proto!("hub.rpc");
 }
-
-/// Package `signing.rpc`: the signing server's service and messages.
-#[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
-pub mod signing {
-    tonic::include_proto!("signing.rpc");
-}

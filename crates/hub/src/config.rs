@@ -95,6 +95,26 @@ pub struct Settings {
     /// Timeout of one node request, ms. [default: 30000]
     #[arg(long, env = "HUB_NODE_TIMEOUT_MS")]
     pub node_timeout_ms: Option<u64>,
+    /// Who holds the salt and signs: `local` (this process, with --salt-file or HUB_SALT) or `remote` (a
+    /// `hub signer` over mutual TLS; Hub then holds no salt and needs --signer-url, --signer-ca, --signer-cert
+    /// and --signer-key). [default: local]
+    #[arg(long, env = "HUB_SIGNING")]
+    pub signing: Option<String>,
+    /// Signing server URL, `https://host:port` (with --signing remote).
+    #[arg(long, env = "HUB_SIGNER_URL")]
+    pub signer_url: Option<String>,
+    /// CA certificate (PEM) that signed the signing server's certificate (with --signing remote).
+    #[arg(long, env = "HUB_SIGNER_CA")]
+    pub signer_ca: Option<PathBuf>,
+    /// Hub's client certificate (PEM), signed by the CA the signing server trusts (with --signing remote).
+    #[arg(long, env = "HUB_SIGNER_CERT")]
+    pub signer_cert: Option<PathBuf>,
+    /// Private key (PEM) of Hub's client certificate (with --signing remote).
+    #[arg(long, env = "HUB_SIGNER_KEY")]
+    pub signer_key: Option<PathBuf>,
+    /// Timeout of one signing-server call, ms (each costs the signer an Argon2 derivation). [default: 30000]
+    #[arg(long, env = "HUB_SIGNER_TIMEOUT_MS")]
+    pub signer_timeout_ms: Option<u64>,
 }
 
 macro_rules! take_missing {
@@ -128,6 +148,24 @@ pub struct Resolved {
     pub max_concurrent_argon2: usize,
     pub security: SecurityLevel,
     pub node_timeout_ms: u64,
+    pub signing: Signing,
+}
+
+/// Where keys come from.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// Derived in-process from the salt.
+    Local,
+    /// Asked of a signing server; Hub holds no salt.
+    Remote(RemoteSigning),
+}
+
+/// How to reach the signing server.
+#[derive(Debug, Clone)]
+pub struct RemoteSigning {
+    pub url: String,
+    pub tls: hub_signer::ClientTls,
+    pub timeout_ms: u64,
 }
 
 impl Settings {
@@ -163,28 +201,27 @@ impl Settings {
                 argon2_parallelism,
                 max_concurrent_argon2,
                 key_security_level,
-                node_timeout_ms
+                node_timeout_ms,
+                signing,
+                signer_url,
+                signer_ca,
+                signer_cert,
+                signer_key,
+                signer_timeout_ms
             );
         }
+        let signing = self.signing()?;
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("hub-data"));
         let database = self
             .database
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("hub.sqlite").display()));
-        let defaults = Argon2Params::default();
-        let argon2 = Argon2Params {
-            mode: match self.argon2_mode.as_deref() {
-                None => defaults.mode,
-                Some(mode) => mode
-                    .parse::<Argon2Mode>()
-                    .map_err(|e| e.for_field("--argon2-mode").to_string())?,
-            },
-            t_cost: self.argon2_t_cost.unwrap_or(defaults.t_cost),
-            m_cost_kib: self.argon2_m_cost_kib.unwrap_or(defaults.m_cost_kib),
-            parallelism: self.argon2_parallelism.unwrap_or(defaults.parallelism),
-        };
-        argon2.validate().map_err(|e| e.to_string())?;
-        let security = SecurityLevel::try_from(self.key_security_level.unwrap_or(2))
-            .map_err(|e| e.for_field("--key-security-level").to_string())?;
+        let argon2 = argon2_params(
+            self.argon2_mode.as_deref(),
+            self.argon2_t_cost,
+            self.argon2_m_cost_kib,
+            self.argon2_parallelism,
+        )?;
+        let security = security_level(self.key_security_level)?;
         let node = self.node.filter(|n| !n.is_empty());
         Ok(Resolved {
             data_dir,
@@ -219,11 +256,96 @@ impl Settings {
             address_pool_size: self.address_pool_size.unwrap_or(20),
             address_pool_interval_ms: self.address_pool_interval_ms.unwrap_or(2_000),
             argon2,
-            max_concurrent_argon2: self.max_concurrent_argon2.unwrap_or(2).max(1),
+            max_concurrent_argon2: max_concurrent_argon2(self.max_concurrent_argon2),
             security,
             node_timeout_ms: self.node_timeout_ms.unwrap_or(30_000),
+            signing,
         })
     }
+
+    /// `--signing` and the `--signer-*` settings it needs.
+    fn signing(&self) -> Result<Signing, String> {
+        let remote_settings = [
+            ("--signer-url", self.signer_url.is_some()),
+            ("--signer-ca", self.signer_ca.is_some()),
+            ("--signer-cert", self.signer_cert.is_some()),
+            ("--signer-key", self.signer_key.is_some()),
+            ("--signer-timeout-ms", self.signer_timeout_ms.is_some()),
+        ];
+        match self.signing.as_deref() {
+            None | Some("local") => match remote_settings.iter().find(|(_, set)| *set) {
+                Some((flag, _)) => Err(format!(
+                    "{flag}: only used with --signing remote, but signing is local; set --signing remote or remove it"
+                )),
+                None => Ok(Signing::Local),
+            },
+            Some("remote") => {
+                if self.salt_file.is_some() {
+                    let why = "the signing server holds the salt; keep it off Hub's machine";
+                    return Err(format!("--salt-file: not used with --signing remote ({why})"));
+                }
+                let required = |flag: &str, env: &str| format!("{flag} (or {env}): required with --signing remote");
+                let path =
+                    |value: &Option<PathBuf>, flag: &str, env: &str| value.clone().ok_or_else(|| required(flag, env));
+                let url = self
+                    .signer_url
+                    .clone()
+                    .ok_or_else(|| required("--signer-url", "HUB_SIGNER_URL"))?;
+                if !url.starts_with("https://") {
+                    return Err(format!(
+                        "--signer-url: must start with https:// (the signing server only speaks mutual TLS), got {url:?}"
+                    ));
+                }
+                Ok(Signing::Remote(RemoteSigning {
+                    url,
+                    tls: hub_signer::ClientTls {
+                        ca: path(&self.signer_ca, "--signer-ca", "HUB_SIGNER_CA")?,
+                        cert: path(&self.signer_cert, "--signer-cert", "HUB_SIGNER_CERT")?,
+                        key: path(&self.signer_key, "--signer-key", "HUB_SIGNER_KEY")?,
+                    },
+                    timeout_ms: match self.signer_timeout_ms.unwrap_or(30_000) {
+                        0 => return Err("--signer-timeout-ms: must be more than 0".into()),
+                        ms => ms,
+                    },
+                }))
+            }
+            Some(other) => Err(format!("--signing: must be `local` or `remote`, got {other:?}")),
+        }
+    }
+}
+
+/// Argon2 parameters from the `--argon2-*` settings, defaults filled in and
+/// checked (shared by `hub serve` and `hub signer serve`).
+pub(crate) fn argon2_params(
+    mode: Option<&str>,
+    t_cost: Option<u32>,
+    m_cost_kib: Option<u32>,
+    parallelism: Option<u32>,
+) -> Result<Argon2Params, String> {
+    let defaults = Argon2Params::default();
+    let argon2 = Argon2Params {
+        mode: match mode {
+            None => defaults.mode,
+            Some(mode) => mode
+                .parse::<Argon2Mode>()
+                .map_err(|e| e.for_field("--argon2-mode").to_string())?,
+        },
+        t_cost: t_cost.unwrap_or(defaults.t_cost),
+        m_cost_kib: m_cost_kib.unwrap_or(defaults.m_cost_kib),
+        parallelism: parallelism.unwrap_or(defaults.parallelism),
+    };
+    argon2.validate().map_err(|e| e.to_string())?;
+    Ok(argon2)
+}
+
+/// `--key-security-level`, default 2.
+pub(crate) fn security_level(level: Option<u8>) -> Result<SecurityLevel, String> {
+    SecurityLevel::try_from(level.unwrap_or(2)).map_err(|e| e.for_field("--key-security-level").to_string())
+}
+
+/// `--max-concurrent-argon2`, default 2, at least 1.
+pub(crate) fn max_concurrent_argon2(value: Option<usize>) -> usize {
+    value.unwrap_or(2).max(1)
 }
 
 fn positive(flag: &str, value: i64) -> Result<i64, String> {
@@ -302,5 +424,44 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad.resolve().unwrap_err().contains("--argon2-mode"));
+    }
+
+    #[test]
+    fn remote_signing_needs_its_settings_and_no_salt() {
+        let remote = || Settings {
+            signing: Some("remote".into()),
+            signer_url: Some("https://signer:50060".into()),
+            signer_ca: Some("ca.pem".into()),
+            signer_cert: Some("client.pem".into()),
+            signer_key: Some("client-key.pem".into()),
+            ..Settings::default()
+        };
+        assert!(matches!(remote().resolve().unwrap().signing, Signing::Remote(_)));
+        assert!(matches!(Settings::default().resolve().unwrap().signing, Signing::Local));
+        let missing = Settings {
+            signer_key: None,
+            ..remote()
+        };
+        assert!(missing.resolve().unwrap_err().contains("--signer-key"));
+        let plain = Settings {
+            signer_url: Some("http://signer:50060".into()),
+            ..remote()
+        };
+        assert!(plain.resolve().unwrap_err().contains("https://"));
+        let salted = Settings {
+            salt_file: Some("salt".into()),
+            ..remote()
+        };
+        assert!(salted.resolve().unwrap_err().contains("--salt-file"));
+        let stray = Settings {
+            signing: None,
+            ..remote()
+        };
+        assert!(stray.resolve().unwrap_err().contains("--signer-url"));
+        let unknown = Settings {
+            signing: Some("hsm".into()),
+            ..remote()
+        };
+        assert!(unknown.resolve().unwrap_err().contains("--signing"));
     }
 }

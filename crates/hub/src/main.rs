@@ -1,7 +1,7 @@
 //! `hub`: the one binary an operator runs.
 //!
-//! It carries the server (`hub serve`), the devnet (`hub devnet`) and the
-//! operator tools (`hub util …`); the signing server joins it with its issue. Commands
+//! It carries the server (`hub serve`), the signing server (`hub signer`), the
+//! devnet (`hub devnet`) and the operator tools (`hub util …`). Commands
 //! print results on stdout, one-line errors on stderr, and exit non-zero on
 //! failure. Secrets are read from stdin or files, never from arguments.
 
@@ -9,6 +9,7 @@ mod bench;
 mod config;
 mod devnet;
 mod serve;
+mod signer;
 mod util;
 
 use std::io::{self, Write};
@@ -33,6 +34,8 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Run the Hub server (embedded defaults: SQLite and the built-in devnet).
     Serve(Box<config::Settings>),
+    /// Run the signing server (holds the salt, signs each key once, mutual TLS), or make development certificates.
+    Signer(signer::SignerArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Util(command) => util::run(command, &mut stdin.lock(), &mut stdout.lock()),
         Command::Devnet(args) => devnet::run(args, &mut stdout.lock()),
         Command::Serve(settings) => serve::run(*settings, &mut stdout.lock()),
+        Command::Signer(args) => signer::run(args, &mut stdout.lock()),
     };
     let _ = io::stdout().flush();
     match result {

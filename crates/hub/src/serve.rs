@@ -2,10 +2,13 @@
 //!
 //! With no arguments it runs on embedded defaults: a data directory, SQLite
 //! in it, the embedded devnet, a development salt generated into a 0600 file
-//! (with a loud warning), gRPC and HTTP on loopback. It prints where
-//! everything is, refuses to start if a stored address does not re-derive
-//! from its seed UUID (wrong salt or Argon2 parameters), runs the
-//! background services, and stops cleanly on Ctrl-C or SIGTERM.
+//! (with a loud warning), gRPC and HTTP on loopback. With `--signing remote`
+//! it holds no salt and gets every key from a `hub signer` over mutual TLS,
+//! refusing to start unless that signer answers at Hub's security level. It
+//! prints where everything is, refuses to start if a stored address does not
+//! re-derive from its seed UUID (wrong salt or Argon2 parameters, or the
+//! wrong signer), runs the background services, and stops cleanly on Ctrl-C
+//! or SIGTERM.
 
 use std::io::Write;
 use std::path::Path;
@@ -18,12 +21,12 @@ use hub_core::{Hub, SystemClock};
 use hub_devnet::{Devnet, DevnetConfig};
 use hub_node::{Client, ClientConfig};
 use hub_protocol::Salt;
-use hub_signer::LocalProvider;
+use hub_signer::{LocalProvider, RemoteProvider, RemoteTimeouts, SeedProvider};
 use hub_store::Store;
 use rand::Rng;
 use zeroize::Zeroizing;
 
-use crate::config::{redact_url, Resolved, Settings};
+use crate::config::{redact_url, Resolved, Settings, Signing};
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(settings: Settings, out: &mut dyn Write) -> Result<(), String> {
@@ -33,7 +36,7 @@ pub fn run(settings: Settings, out: &mut dyn Write) -> Result<(), String> {
     runtime.block_on(serve(config, out))
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
@@ -44,11 +47,31 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The salt in the HUB_SALT environment variable, if it is set.
+pub(crate) fn salt_from_env() -> Option<Result<Salt, String>> {
+    let bytes = match std::env::var_os("HUB_SALT")?.into_string() {
+        Ok(text) => text.into_bytes(),
+        Err(_) => return Some(Err("HUB_SALT: must be valid UTF-8 text".into())),
+    };
+    Some(Salt::new(bytes).map_err(|e| format!("HUB_SALT: {e}")))
+}
+
+/// The salt in a file: its bytes, one trailing newline (LF or CRLF) ignored.
+pub(crate) fn read_salt_file(path: &Path) -> Result<Salt, String> {
+    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("salt file {}: {e}", path.display()))?);
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    Salt::new(bytes.to_vec()).map_err(|e| format!("salt file {}: {e}", path.display()))
+}
+
 /// The salt, and a description of where it came from.
 fn load_salt(config: &Resolved) -> Result<(Salt, String), String> {
-    if let Ok(value) = std::env::var("HUB_SALT") {
-        let salt = Salt::new(value.into_bytes()).map_err(|e| format!("HUB_SALT: {e}"))?;
-        return Ok((salt, "from the HUB_SALT environment variable".into()));
+    if let Some(salt) = salt_from_env() {
+        return Ok((salt?, "from the HUB_SALT environment variable".into()));
     }
     let (path, generated) = match &config.salt_file {
         Some(path) => (path.clone(), false),
@@ -71,14 +94,7 @@ fn load_salt(config: &Resolved) -> Result<(Salt, String), String> {
             (path, true)
         }
     };
-    let mut bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| format!("salt file {}: {e}", path.display()))?);
-    if bytes.ends_with(b"\n") {
-        bytes.pop();
-        if bytes.ends_with(b"\r") {
-            bytes.pop();
-        }
-    }
-    let salt = Salt::new(bytes.to_vec()).map_err(|e| format!("salt file {}: {e}", path.display()))?;
+    let salt = read_salt_file(&path)?;
     let origin = if generated {
         tracing::warn!(
             "USING A DEVELOPMENT SALT generated into {}. Production must bring its own salt (--salt-file or HUB_SALT), \
@@ -95,7 +111,7 @@ fn load_salt(config: &Resolved) -> Result<(Salt, String), String> {
     Ok((salt, origin))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -115,11 +131,57 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// The seed provider `--signing` asks for, and the line `hub serve` prints about it.
+async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProvider>, String), String> {
+    let remote = match &config.signing {
+        Signing::Local => {
+            let (salt, salt_origin) = load_salt(config)?;
+            let provider = LocalProvider::new(salt, config.argon2, config.security, config.max_concurrent_argon2)
+                .map_err(|e| e.to_string())?;
+            return Ok((Arc::new(provider), format!("  salt:           {salt_origin}")));
+        }
+        Signing::Remote(remote) => remote,
+    };
+    if std::env::var_os("HUB_SALT").is_some() {
+        let why = "the signing server holds the salt; keep it off Hub's machine";
+        return Err(format!("HUB_SALT: not used with --signing remote ({why}); unset it"));
+    }
+    for (flag, path) in [
+        ("--signer-ca", &remote.tls.ca),
+        ("--signer-cert", &remote.tls.cert),
+        ("--signer-key", &remote.tls.key),
+    ] {
+        if !path.is_file() {
+            return Err(format!("{flag} {}: no such file", path.display()));
+        }
+    }
+    let timeouts = RemoteTimeouts {
+        request: Duration::from_millis(remote.timeout_ms),
+        ..RemoteTimeouts::default()
+    };
+    let provider = RemoteProvider::connect(&remote.url, &remote.tls, timeouts)
+        .await
+        .map_err(|e| format!("refusing to start: {e}"))?;
+    if provider.security() != config.security {
+        return Err(format!(
+            "refusing to start: the signing server at {} derives addresses at security level {}, but Hub is \
+             configured with --key-security-level {}; they must match",
+            remote.url,
+            provider.security(),
+            config.security
+        ));
+    }
+    let line = format!(
+        "  signer:         {} (security level {}; Hub holds no salt)",
+        remote.url,
+        provider.security()
+    );
+    Ok((Arc::new(provider), line))
+}
+
 async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
     create_private_dir(&config.data_dir)?;
-    let (salt, salt_origin) = load_salt(&config)?;
-    let provider = LocalProvider::new(salt, config.argon2, config.security, config.max_concurrent_argon2)
-        .map_err(|e| e.to_string())?;
+    let (provider, keys_line) = seed_provider(&config).await?;
 
     let devnet = match &config.node {
         Some(_) => None,
@@ -149,7 +211,7 @@ async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
     let store = Store::connect(&config.database)
         .await
         .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))?;
-    let hub = Arc::new(Hub::new(store, client, Arc::new(provider), Arc::new(SystemClock)));
+    let hub = Arc::new(Hub::new(store, client, provider, Arc::new(SystemClock)));
     hub.verify_derivation()
         .await
         .map_err(|e| format!("refusing to start: {e}"))?;
@@ -176,7 +238,7 @@ async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
         format!("  data directory: {}", config.data_dir.display()),
         format!("  database:       {}", redact_url(&config.database)),
         format!("  node:           {node_line}"),
-        format!("  salt:           {salt_origin}"),
+        keys_line,
         format!("  gRPC API:       {grpc_addr}"),
         format!("  HTTP API:       http://{http_addr}/"),
         "Ctrl-C stops it.".to_string(),

@@ -2,164 +2,50 @@
 //!
 //! Hub never stores seeds: each address has a seed UUID, and a
 //! [`SeedProvider`] turns a UUID into an address, a security level, a
-//! signature or (for recovery) the seed itself. The local provider derives
-//! seeds in-process with Argon2 and the operator's salt; a remote provider
-//! (the signing server, holding the salt elsewhere) implements the same
-//! trait. Argon2 takes 128 MiB and a noticeable fraction of a second per
-//! call, so derivations are bounded by a semaphore and run off the async
-//! executor.
+//! signature or (for recovery) the seed itself. [`LocalProvider`] derives
+//! seeds in-process with Argon2 and the operator's salt; [`RemoteProvider`]
+//! asks a signing server that holds the salt on another machine; and this
+//! crate is also that signing server ([`Signer`], run by `hub signer serve`),
+//! which lets every key sign one bundle only and audits what it does.
+//!
+//! * [`provider`]: the trait and its error.
+//! * [`local`]: in-process derivation.
+//! * [`remote`]: the signing server's client.
+//! * [`server`]: the signing server, with its [`registry`] and [`audit`] log.
+//! * [`tls`]: PEM files for mutual TLS, and development certificates.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+pub mod audit;
+pub mod local;
+pub mod provider;
+pub mod registry;
+pub mod remote;
+pub mod server;
+pub mod tls;
 
-use hub_protocol::seed::derive_seed;
-use hub_protocol::wots::{self, Signature};
-use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel, Seed, SeedUuid};
-use tokio::sync::Semaphore;
-
-/// A boxed future, so providers can be used as trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Why a provider could not answer.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ProviderError {
-    /// The provider (or the signing server behind it) is unreachable or failed.
-    #[error("seed provider unavailable: {0}")]
-    Unavailable(String),
-    /// The provider refused the request.
-    #[error("seed provider refused: {0}")]
-    Refused(String),
+/// Code generated from `proto/signing_server.proto` (package `signing.rpc`):
+/// messages, the server trait and the client.
+#[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
+pub mod proto {
+    tonic::include_proto!("signing.rpc");
 }
 
-/// Derives addresses, signatures and seeds from seed UUIDs. Every address
-/// is key index 0 of its UUID's seed (hub-behaviour.md §4.3).
-pub trait SeedProvider: Send + Sync {
-    /// The address of `uuid`.
-    fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>>;
-    /// The security level `uuid`'s address uses.
-    fn security_level<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>>;
-    /// A signature of `bundle_hash` by `uuid`'s key.
-    fn sign<'a>(&'a self, uuid: &'a SeedUuid, bundle_hash: &'a Hash)
-        -> BoxFuture<'a, Result<Signature, ProviderError>>;
-    /// The seed of `uuid` (recovery only).
-    fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>>;
-}
+pub use local::LocalProvider;
+pub use provider::{BoxFuture, ProviderError, SeedProvider};
+pub use remote::{RemoteProvider, RemoteTimeouts};
+pub use server::{serve_signer, Signer, SignerConfig, SignerError};
+pub use tls::{generate_dev_certs, ClientTls, DevCerts, ServerTls, TlsError};
 
-/// Derives seeds in-process from the salt.
-pub struct LocalProvider {
-    salt: Arc<Salt>,
-    params: Argon2Params,
-    security: SecurityLevel,
-    limit: Arc<Semaphore>,
-}
-
-impl LocalProvider {
-    /// A provider deriving with `params` and `salt` at `security`, running at
-    /// most `max_concurrent` Argon2 derivations at once (each takes
-    /// `params.m_cost_kib` of memory).
-    pub fn new(
-        salt: Salt,
-        params: Argon2Params,
-        security: SecurityLevel,
-        max_concurrent: usize,
-    ) -> Result<Self, ProviderError> {
-        params.validate().map_err(|e| ProviderError::Refused(e.to_string()))?;
-        if max_concurrent == 0 {
-            return Err(ProviderError::Refused(
-                "at least one concurrent derivation is needed".into(),
-            ));
+/// An error and its causes, `: `-separated (tonic's own messages are terse).
+pub(crate) fn source_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
         }
-        Ok(Self {
-            salt: Arc::new(salt),
-            params,
-            security,
-            limit: Arc::new(Semaphore::new(max_concurrent)),
-        })
+        source = cause.source();
     }
-
-    async fn with_seed<T: Send + 'static>(
-        &self,
-        uuid: &SeedUuid,
-        work: impl FnOnce(&Seed) -> T + Send + 'static,
-    ) -> Result<T, ProviderError> {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .map_err(|_| ProviderError::Unavailable("provider shut down".into()))?;
-        let (salt, params, uuid) = (self.salt.clone(), self.params, uuid.clone());
-        tokio::task::spawn_blocking(move || {
-            let seed = derive_seed(&uuid, &salt, &params).map_err(|e| ProviderError::Refused(e.to_string()))?;
-            Ok(work(&seed))
-        })
-        .await
-        .map_err(|e| ProviderError::Unavailable(format!("derivation task failed: {e}")))?
-    }
-}
-
-impl SeedProvider for LocalProvider {
-    fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>> {
-        let security = self.security;
-        Box::pin(self.with_seed(uuid, move |seed| wots::address(seed, 0, security)))
-    }
-
-    fn security_level<'a>(&'a self, _uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>> {
-        let security = self.security;
-        Box::pin(async move { Ok(security) })
-    }
-
-    fn sign<'a>(
-        &'a self,
-        uuid: &'a SeedUuid,
-        bundle_hash: &'a Hash,
-    ) -> BoxFuture<'a, Result<Signature, ProviderError>> {
-        let (security, hash) = (self.security, *bundle_hash);
-        Box::pin(self.with_seed(uuid, move |seed| wots::sign(seed, 0, security, &hash)))
-    }
-
-    fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
-        Box::pin(self.with_seed(uuid, Seed::clone))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cheap() -> Argon2Params {
-        Argon2Params {
-            t_cost: 1,
-            m_cost_kib: 64,
-            ..Argon2Params::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn local_provider_matches_the_vector_and_signs_verifiably() {
-        let salt = Salt::new(b"abcdefghijklmnopqrstuvwxyz".to_vec()).unwrap();
-        let provider = LocalProvider::new(salt, Argon2Params::default(), SecurityLevel::Medium, 2).unwrap();
-        let uuid = SeedUuid::parse("43vgLK8NYigfKagfahbCSm+lMFcilNjZyV8Jj6blqX5u98Lx7vjH98AG1oh/ezOR").unwrap();
-        let address = provider.address(&uuid).await.unwrap();
-        assert_eq!(
-            address.as_str(),
-            "TLGUJV9NKSKKLQYBABOPVINMHRMPOOADQPWGFAFULPVXFQBFDJXQGJVLELQECCIQAXJCBXKVPDCWYWYQB"
-        );
-        let hash = Hash::from_trytes(&"H".repeat(81)).unwrap();
-        let signature = provider.sign(&uuid, &hash).await.unwrap();
-        assert!(wots::verify(&address, &hash, &signature.0));
-        assert_eq!(provider.security_level(&uuid).await.unwrap(), SecurityLevel::Medium);
-        assert_eq!(
-            wots::address(&provider.seed(&uuid).await.unwrap(), 0, SecurityLevel::Medium),
-            address
-        );
-    }
-
-    #[tokio::test]
-    async fn bad_configuration_is_refused() {
-        let salt = || Salt::new(vec![b's'; 32]).unwrap();
-        assert!(LocalProvider::new(salt(), cheap(), SecurityLevel::Low, 0).is_err());
-        let bad = Argon2Params { t_cost: 0, ..cheap() };
-        assert!(LocalProvider::new(salt(), bad, SecurityLevel::Low, 1).is_err());
-    }
+    text
 }
