@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod books;
+pub mod signing;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;

@@ -1,0 +1,172 @@
+//! A running `hub serve` seen as an exchange and an auditor see it: its
+//! gRPC client and its node; deposits paid by the devnet faucet; and the
+//! checks that the books agree with the Tangle (cached balances equal their
+//! ledgers, no key signed two bundle hashes, GetStats equals the Tangle
+//! balance of Hub's own addresses).
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+
+use hub_api::proto::hub::hub_client::HubClient;
+use hub_api::proto::hub::{self as pb, sweep_info_request::RequestBy};
+use serde_json::json;
+use tonic::transport::Channel;
+
+use super::{node_call, start, Running};
+
+/// A running `hub serve`, its gRPC client and its node's URL.
+pub struct ServedHub {
+    pub running: Running,
+    pub grpc: HubClient<Channel>,
+    pub node: String,
+}
+
+/// Starts `command` (a `hub serve …`) and connects to it.
+pub async fn serve(command: &mut Command) -> ServedHub {
+    let running = start(command, "Ctrl-C").expect("hub serve starts");
+    let grpc_address = running.value("gRPC API:").expect("gRPC address printed");
+    let node = running
+        .value("node:")
+        .and_then(|v| v.split_whitespace().find(|w| w.starts_with("http")).map(str::to_string))
+        .expect("node address printed");
+    let grpc = HubClient::connect(format!("http://{grpc_address}")).await.unwrap();
+    ServedHub { running, grpc, node }
+}
+
+/// A user's available balance.
+pub async fn available(grpc: &mut HubClient<Channel>, user: &str) -> i64 {
+    grpc.get_balance(pb::GetBalanceRequest { user_id: user.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .available
+}
+
+/// An address's confirmed balance on the node.
+pub async fn node_balance(node: &str, address: &str) -> i64 {
+    let reply = node_call(
+        node,
+        json!({"command": "getBalances", "addresses": [address], "threshold": 100}),
+    )
+    .await;
+    reply["balances"][0].as_str().unwrap().parse().unwrap()
+}
+
+/// A new user with a deposit of `amount` paid by the devnet faucet.
+pub async fn deposit(hub: &mut ServedHub, user: &str, amount: i64) {
+    hub.grpc
+        .create_user(pb::CreateUserRequest { user_id: user.into() })
+        .await
+        .unwrap();
+    let address = hub
+        .grpc
+        .get_deposit_address(pb::GetDepositAddressRequest {
+            user_id: user.into(),
+            include_checksum: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .address;
+    let reply = node_call(
+        &hub.node,
+        json!({"command": "fund", "address": address, "amount": amount}),
+    )
+    .await;
+    assert!(reply["tail"].is_string(), "faucet paid: {reply}");
+}
+
+/// A withdrawal of `amount` from `user` to `payout`; its UUID.
+pub async fn withdraw(grpc: &mut HubClient<Channel>, user: &str, payout: &str, amount: i64, key: &str) -> String {
+    grpc.user_withdraw(pb::UserWithdrawRequest {
+        user_id: user.into(),
+        payout_address: payout.into(),
+        amount: amount as u64,
+        idempotency_key: key.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .uuid
+}
+
+/// Whether the withdrawal's sweep is confirmed.
+pub async fn withdrawal_confirmed(grpc: &mut HubClient<Channel>, uuid: &str) -> bool {
+    let Ok(info) = grpc
+        .sweep_info(pb::SweepInfoRequest {
+            request_by: Some(RequestBy::WithdrawalUuid(uuid.into())),
+        })
+        .await
+    else {
+        return false;
+    };
+    grpc.sweep_detail(pb::SweepDetailRequest {
+        bundle_hash: info.into_inner().bundle_hash,
+    })
+    .await
+    .is_ok_and(|d| d.into_inner().confirmed)
+}
+
+/// Every address of `addresses` that spent on the Tangle, with the bundle hashes it signed.
+async fn signatures_on_tangle(node: &str, addresses: &[String]) -> HashMap<String, HashSet<String>> {
+    let found = node_call(node, json!({"command": "findTransactions", "addresses": addresses})).await;
+    let hashes = found["hashes"].as_array().unwrap().clone();
+    let mut signed: HashMap<String, HashSet<String>> = HashMap::new();
+    for chunk in hashes.chunks(500) {
+        let reply = node_call(node, json!({"command": "getTrytes", "hashes": chunk})).await;
+        for trytes in reply["trytes"].as_array().unwrap() {
+            let tx = hub_protocol::Transaction::from_trytes(trytes.as_str().unwrap()).unwrap();
+            if tx.value.get() < 0 {
+                signed
+                    .entry(tx.address.to_string())
+                    .or_default()
+                    .insert(tx.bundle.to_string());
+            }
+        }
+    }
+    signed
+}
+
+/// The addresses stored in `table` (`hub_address` or `user_address`).
+async fn stored_addresses(database: &str, table: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database).await.unwrap();
+    let rows = sqlx::query(&format!("SELECT address FROM {table}"))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get::<String, _>(0)).collect()
+}
+
+/// The books agree with the Tangle (hub-behaviour.md §3.4): every cached
+/// balance equals its ledger, no Hub key signed two bundle hashes, and
+/// GetStats equals the Tangle balance of Hub's own addresses, deposit
+/// addresses being empty once swept. Call when every sweep is confirmed.
+pub async fn check_books(database: &str, hub: &mut ServedHub) {
+    let store = hub_store::Store::connect(database).await.unwrap();
+    let mut read = store.read().await.unwrap();
+    assert_eq!(read.balance_mismatches().await.unwrap(), Vec::<String>::new());
+    drop(read);
+    store.close().await;
+
+    let hub_addresses = stored_addresses(database, "hub_address").await;
+    let mut all = hub_addresses.clone();
+    all.extend(stored_addresses(database, "user_address").await);
+    for (address, bundles) in signatures_on_tangle(&hub.node, &all).await {
+        assert_eq!(bundles.len(), 1, "{address} signed {bundles:?}");
+    }
+    let mut on_tangle = 0;
+    for address in &hub_addresses {
+        on_tangle += node_balance(&hub.node, address).await;
+    }
+    let stats = hub
+        .grpc
+        .get_stats(pb::GetStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .total_balance;
+    assert_eq!(stats as i64, on_tangle, "GetStats equals the Tangle");
+}
