@@ -115,6 +115,24 @@ pub struct Settings {
     /// Timeout of one signing-server call, ms (each costs the signer an Argon2 derivation). [default: 30000]
     #[arg(long, env = "HUB_SIGNER_TIMEOUT_MS")]
     pub signer_timeout_ms: Option<u64>,
+    /// File holding the key (at least 32 bytes) SignBundle tokens are checked against: a token is
+    /// hex(HMAC-SHA256(key, bundleHash ‖ address)), see `hub util sign-bundle-token`. Setting it enables
+    /// SignBundle, which signs again with the key of an already-swept deposit address. [default: SignBundle off]
+    #[arg(long, env = "HUB_SIGN_BUNDLE_KEY_FILE")]
+    pub sign_bundle_key_file: Option<PathBuf>,
+    /// Enable RecoverFunds: pay funds that reached an already-swept deposit address to a payout address
+    /// (the key signs a second time; nobody is credited). [default: false]
+    #[arg(long, env = "HUB_RECOVER_FUNDS")]
+    pub recover_funds: Option<bool>,
+    /// Bundle hashes RecoverFunds tries, to expose the reused key least. [default: 200000]
+    #[arg(long, env = "HUB_RECOVER_FUNDS_CANDIDATES")]
+    pub recover_funds_candidates: Option<u64>,
+    /// Enable GetSeedForAddress (hands out the seed of a user's deposit address). [default: false]
+    #[arg(long, env = "HUB_GET_SEED_FOR_ADDRESS")]
+    pub get_seed_for_address: Option<bool>,
+    /// Enable GetSeedForUUID (hands out the seed of a seed UUID this Hub knows). [default: false]
+    #[arg(long, env = "HUB_GET_SEED_FOR_UUID")]
+    pub get_seed_for_uuid: Option<bool>,
 }
 
 macro_rules! take_missing {
@@ -149,6 +167,7 @@ pub struct Resolved {
     pub security: SecurityLevel,
     pub node_timeout_ms: u64,
     pub signing: Signing,
+    pub sensitive: hub_core::SensitiveConfig,
 }
 
 /// Where keys come from.
@@ -207,7 +226,12 @@ impl Settings {
                 signer_ca,
                 signer_cert,
                 signer_key,
-                signer_timeout_ms
+                signer_timeout_ms,
+                sign_bundle_key_file,
+                recover_funds,
+                recover_funds_candidates,
+                get_seed_for_address,
+                get_seed_for_uuid
             );
         }
         let signing = self.signing()?;
@@ -223,6 +247,23 @@ impl Settings {
         )?;
         let security = security_level(self.key_security_level)?;
         let node = self.node.filter(|n| !n.is_empty());
+        let sensitive = hub_core::SensitiveConfig {
+            sign_bundle: self.sign_bundle_key_file.as_deref().map(sign_bundle_key).transpose()?,
+            recover_funds: self.recover_funds.unwrap_or(false),
+            recovery_candidates: match self
+                .recover_funds_candidates
+                .unwrap_or(hub_core::sensitive::DEFAULT_RECOVERY_CANDIDATES)
+            {
+                n @ 1..=100_000_000 => n,
+                other => {
+                    return Err(format!(
+                        "--recover-funds-candidates: must be between 1 and 100000000, got {other}"
+                    ))
+                }
+            },
+            seed_for_address: self.get_seed_for_address.unwrap_or(false),
+            seed_for_uuid: self.get_seed_for_uuid.unwrap_or(false),
+        };
         Ok(Resolved {
             data_dir,
             database,
@@ -260,6 +301,7 @@ impl Settings {
             security,
             node_timeout_ms: self.node_timeout_ms.unwrap_or(30_000),
             signing,
+            sensitive,
         })
     }
 
@@ -336,6 +378,12 @@ pub(crate) fn argon2_params(
     };
     argon2.validate().map_err(|e| e.to_string())?;
     Ok(argon2)
+}
+
+/// The SignBundle HMAC key in `path` (see `read_secret_file`).
+pub(crate) fn sign_bundle_key(path: &std::path::Path) -> Result<hub_core::AuthKey, String> {
+    let bytes = crate::serve::read_secret_file(path, "--sign-bundle-key-file")?;
+    hub_core::AuthKey::new(bytes.to_vec()).map_err(|e| format!("--sign-bundle-key-file {}: {e}", path.display()))
 }
 
 /// `--key-security-level`, default 2.

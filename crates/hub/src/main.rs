@@ -1,10 +1,12 @@
 //! `hub`: the one binary an operator runs.
 //!
 //! It carries the server (`hub serve`), the signing server (`hub signer`), the
-//! devnet (`hub devnet`) and the operator tools (`hub util …`). Commands
+//! devnet (`hub devnet`), the admin commands (`hub admin …`) and the operator
+//! tools (`hub util …`). Commands
 //! print results on stdout, one-line errors on stderr, and exit non-zero on
 //! failure. Secrets are read from stdin or files, never from arguments.
 
+mod admin;
 mod bench;
 mod config;
 mod devnet;
@@ -36,6 +38,8 @@ enum Command {
     Serve(Box<config::Settings>),
     /// Run the signing server (holds the salt, signs each key once, mutual TLS), or make development certificates.
     Signer(signer::SignerArgs),
+    /// Operator commands on a Hub's database (cold storage), safe while it runs; takes `hub serve`'s settings.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Command::Devnet(args) => devnet::run(args, &mut stdout.lock()),
         Command::Serve(settings) => serve::run(*settings, &mut stdout.lock()),
         Command::Signer(args) => signer::run(args, &mut stdout.lock()),
+        Command::Admin(args) => admin::run(args, &mut stdin.lock(), &mut stdout.lock()),
     };
     let _ = io::stdout().flush();
     match result {

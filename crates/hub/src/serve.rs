@@ -56,15 +56,22 @@ pub(crate) fn salt_from_env() -> Option<Result<Salt, String>> {
     Some(Salt::new(bytes).map_err(|e| format!("HUB_SALT: {e}")))
 }
 
-/// The salt in a file: its bytes, one trailing newline (LF or CRLF) ignored.
-pub(crate) fn read_salt_file(path: &Path) -> Result<Salt, String> {
-    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("salt file {}: {e}", path.display()))?);
+/// A secret kept in a file (a salt, an HMAC key): its bytes, one trailing
+/// newline (LF or CRLF) ignored. `what` names it in errors.
+pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))?);
     if bytes.ends_with(b"\n") {
         bytes.pop();
         if bytes.ends_with(b"\r") {
             bytes.pop();
         }
     }
+    Ok(bytes)
+}
+
+/// The salt in a file (see [`read_secret_file`]).
+pub(crate) fn read_salt_file(path: &Path) -> Result<Salt, String> {
+    let bytes = read_secret_file(path, "salt file")?;
     Salt::new(bytes.to_vec()).map_err(|e| format!("salt file {}: {e}", path.display()))
 }
 
@@ -111,6 +118,26 @@ fn load_salt(config: &Resolved) -> Result<(Salt, String), String> {
     Ok((salt, origin))
 }
 
+/// Which dangerous commands are on, for the start-up summary.
+fn dangerous_line(sensitive: &hub_core::SensitiveConfig) -> String {
+    let on: Vec<&str> = [
+        ("SignBundle", sensitive.sign_bundle.is_some()),
+        ("RecoverFunds", sensitive.recover_funds),
+        ("GetSeedForAddress", sensitive.seed_for_address),
+        ("GetSeedForUUID", sensitive.seed_for_uuid),
+    ]
+    .into_iter()
+    .filter_map(|(name, enabled)| enabled.then_some(name))
+    .collect();
+    if on.is_empty() {
+        "none enabled (SignBundle, RecoverFunds, GetSeedForAddress, GetSeedForUUID are off)".into()
+    } else {
+        let line = format!("ENABLED: {}", on.join(", "));
+        tracing::warn!("dangerous commands {line}");
+        line
+    }
+}
+
 pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -132,7 +159,7 @@ pub(crate) async fn shutdown_signal() {
 }
 
 /// The seed provider `--signing` asks for, and the line `hub serve` prints about it.
-async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProvider>, String), String> {
+pub(crate) async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProvider>, String), String> {
     let remote = match &config.signing {
         Signing::Local => {
             let (salt, salt_origin) = load_salt(config)?;
@@ -179,6 +206,30 @@ async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProvider>, Stri
     Ok((Arc::new(provider), line))
 }
 
+/// Hub over the configured database, these nodes and this provider, after
+/// the start-up check that a stored address still derives from its UUID.
+pub(crate) async fn open_hub(
+    config: &Resolved,
+    provider: Arc<dyn SeedProvider>,
+    endpoints: Vec<String>,
+) -> Result<Arc<Hub>, String> {
+    let client = Client::new(ClientConfig {
+        endpoints,
+        timeout: Duration::from_millis(config.node_timeout_ms),
+        retries: 2,
+        retry_backoff: Duration::from_millis(200),
+    })
+    .map_err(|e| e.to_string())?;
+    let store = Store::connect(&config.database)
+        .await
+        .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))?;
+    let hub = Hub::new(store, client, provider, Arc::new(SystemClock)).with_sensitive(config.sensitive.clone());
+    hub.verify_derivation()
+        .await
+        .map_err(|e| format!("refusing to start: {e}"))?;
+    Ok(Arc::new(hub))
+}
+
 async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
     create_private_dir(&config.data_dir)?;
     let (provider, keys_line) = seed_provider(&config).await?;
@@ -201,20 +252,7 @@ async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
         (None, Some(devnet)) => vec![devnet.url().to_string()],
         (None, None) => unreachable!("a devnet runs when no node is given"),
     };
-    let client = Client::new(ClientConfig {
-        endpoints: endpoints.clone(),
-        timeout: Duration::from_millis(config.node_timeout_ms),
-        retries: 2,
-        retry_backoff: Duration::from_millis(200),
-    })
-    .map_err(|e| e.to_string())?;
-    let store = Store::connect(&config.database)
-        .await
-        .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))?;
-    let hub = Arc::new(Hub::new(store, client, provider, Arc::new(SystemClock)));
-    hub.verify_derivation()
-        .await
-        .map_err(|e| format!("refusing to start: {e}"))?;
+    let hub = open_hub(&config, provider, endpoints.clone()).await?;
 
     let grpc = tokio::net::TcpListener::bind(config.grpc_listen)
         .await
@@ -239,6 +277,7 @@ async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
         format!("  database:       {}", redact_url(&config.database)),
         format!("  node:           {node_line}"),
         keys_line,
+        format!("  dangerous:      {}", dangerous_line(&config.sensitive)),
         format!("  gRPC API:       {grpc_addr}"),
         format!("  HTTP API:       http://{http_addr}/"),
         "Ctrl-C stops it.".to_string(),

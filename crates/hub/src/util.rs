@@ -14,7 +14,7 @@ use hub_protocol::address::ChecksumPolicy;
 use hub_protocol::attach::{proof_of_work, Cancel};
 use hub_protocol::seed::derive_seed;
 use hub_protocol::validate::{validate, Options};
-use hub_protocol::{wots, Address, Argon2Mode, Argon2Params, Salt, SecurityLevel, Seed, SeedUuid, Transaction};
+use hub_protocol::{wots, Address, Argon2Mode, Argon2Params, SecurityLevel, Seed, SeedUuid, Transaction};
 use zeroize::Zeroizing;
 
 /// What `hub util` can do.
@@ -78,6 +78,19 @@ pub enum UtilCommand {
         #[arg(long)]
         mwm: Option<u8>,
     },
+    /// Print the SignBundle authentication token for a bundle hash and a
+    /// deposit address: hex(HMAC-SHA256(key, bundleHash ‖ address)).
+    SignBundleToken {
+        /// File holding the key Hub was given with --sign-bundle-key-file.
+        #[arg(long)]
+        key_file: PathBuf,
+        /// The bundle hash to be signed (81 trytes).
+        #[arg(long)]
+        bundle_hash: String,
+        /// The swept deposit address whose key signs (81 trytes).
+        #[arg(long)]
+        address: String,
+    },
     /// Measure the hot paths and print figures.
     Bench {
         /// Seconds to spend on each figure.
@@ -108,7 +121,7 @@ pub fn run(command: UtilCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -
                 parallelism,
             };
             params.validate().map_err(|e| e.to_string())?;
-            let salt = read_salt(&salt_file)?;
+            let salt = crate::serve::read_salt_file(&salt_file)?;
             let seed = derive_seed(&uuid, &salt, &params).map_err(|e| e.to_string())?;
             writeln!(out, "{}", seed.expose_trytes()).map_err(io_error)
         }
@@ -159,23 +172,24 @@ pub fn run(command: UtilCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -
                 Err(format!("bundle breaks {} rule(s)", report.violations.len()))
             }
         }
+        UtilCommand::SignBundleToken {
+            key_file,
+            bundle_hash,
+            address,
+        } => {
+            let key = crate::config::sign_bundle_key(&key_file)?;
+            let hash = hub_protocol::Hash::from_trytes(bundle_hash.trim())
+                .map_err(|e| e.for_field("--bundle-hash").to_string())?;
+            let address = Address::parse(address.trim(), ChecksumPolicy::Without)
+                .map_err(|e| e.for_field("--address").to_string())?;
+            writeln!(out, "{}", key.token(&hash, &address)).map_err(io_error)
+        }
         UtilCommand::Bench { seconds } => crate::bench::run(seconds, out),
     }
 }
 
 fn io_error(e: std::io::Error) -> String {
     format!("writing output: {e}")
-}
-
-fn read_salt(path: &PathBuf) -> Result<Salt, String> {
-    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("--salt-file {}: {e}", path.display()))?);
-    if bytes.ends_with(b"\n") {
-        bytes.pop();
-        if bytes.ends_with(b"\r") {
-            bytes.pop();
-        }
-    }
-    Salt::new(bytes.to_vec()).map_err(|e| e.to_string())
 }
 
 fn read_seed(stdin: &mut dyn BufRead) -> Result<Seed, String> {

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::signing::{dev_certs, remote_serve, signer_command, signer_command_with_key, start_signer, SALT};
 use common::{fails, hub, quick_serve_args, start};
 use hub_api::proto::hub::hub_client::HubClient;
