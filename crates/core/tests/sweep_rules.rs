@@ -1,6 +1,7 @@
 //! Sweep rules on SQLite and PostgreSQL: resumption after a crash between
 //! planning and signing, the one-bundle-per-key binding, limits, FIFO
-//! withdrawals as funds allow, cold storage.
+//! withdrawals as funds allow, cold storage, the bundle layout and the
+//! ledger rows of a sweep, Hub inputs smallest first (§13 G).
 
 mod common;
 
@@ -156,3 +157,170 @@ async fn limits_fifo_and_cold_storage(db: Db) {
     ctx.finish().await;
 }
 on_both_databases!(limits_fifo_and_cold_storage_test, limits_fifo_and_cold_storage);
+
+/// (address, value) of every transaction of the sweep `bundle`, in index order.
+async fn layout(ctx: &Ctx, bundle: &str) -> Vec<(String, i64)> {
+    let row = ctx
+        .hub
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .sweep_by_hash(bundle)
+        .await
+        .unwrap()
+        .unwrap();
+    let transactions = sweeper::sweep_transactions(&row).unwrap();
+    let timestamps: std::collections::HashSet<_> = transactions.iter().map(|t| t.timestamp.get()).collect();
+    assert_eq!(timestamps.len(), 1, "one timestamp for the whole bundle");
+    assert_eq!(transactions.iter().map(|t| t.value.get()).sum::<i64>(), 0);
+    transactions
+        .iter()
+        .map(|t| (t.address.to_string(), t.value.get()))
+        .collect()
+}
+
+async fn hub_balances(ctx: &Ctx) -> Vec<(String, String)> {
+    let addresses = ctx.strings("SELECT address FROM hub_address ORDER BY id").await;
+    let balances = ctx
+        .strings("SELECT CAST(balance AS VARCHAR(32)) FROM hub_address ORDER BY id")
+        .await;
+    addresses.into_iter().zip(balances).collect()
+}
+
+async fn layout_ledgers_and_hub_inputs(db: Db) {
+    let ctx = start(db).await;
+    ctx.hub.create_user("ann").await.unwrap();
+    ctx.hub.create_user("bob").await.unwrap();
+    let a = ctx.hub.get_deposit_address("ann", false).await.unwrap();
+    let b = ctx.hub.get_deposit_address("bob", false).await.unwrap();
+    ctx.fund(&a, 1_000).await;
+    ctx.fund(&b, 500).await;
+    ctx.milestone().await;
+    run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap();
+    let config = SweepConfig::default();
+
+    // Deposits only: each input's transactions (first −amount, then 0), then the remainder.
+    let first = sweeper::run_tick(&ctx.hub, &config).await.unwrap().swept.unwrap();
+    let bundle = layout(&ctx, &first).await;
+    let h1 = bundle[4].0.clone();
+    assert_eq!(
+        bundle,
+        vec![
+            (a.clone(), -1_000),
+            (a.clone(), 0),
+            (b.clone(), -500),
+            (b.clone(), 0),
+            (h1.clone(), 1_500)
+        ]
+    );
+    // One new Hub address, one INBOUND row of the remainder, the sweep pointing at it.
+    assert_eq!(hub_balances(&ctx).await, vec![(h1.clone(), "1500".to_string())]);
+    assert_eq!(
+        ctx.strings(&format!(
+            "SELECT h.address FROM sweep s JOIN hub_address h ON h.id = s.into_hub_address WHERE s.bundle_hash = '{first}'"
+        ))
+        .await,
+        vec![h1.clone()]
+    );
+    assert_eq!(
+        ctx.strings("SELECT CAST(amount AS VARCHAR(32)) FROM hub_address_balance")
+            .await,
+        vec!["1500"]
+    );
+    // Each deposit address: one SWEEP row of −balance, balance 0; each owner credited.
+    for (address, amount) in [(&a, "-1000"), (&b, "-500")] {
+        let rows = ctx
+            .strings(&format!(
+                "SELECT CAST(l.amount AS VARCHAR(32)) FROM user_address_balance l JOIN user_address u ON u.id = l.user_address
+                 WHERE u.address = '{address}' AND l.reason = 1"
+            ))
+            .await;
+        assert_eq!(rows, vec![amount]);
+    }
+    assert_eq!(ctx.hub.get_balance("bob").await.unwrap().available, 500);
+    assert!(ctx.mismatches().await.is_empty());
+
+    // Nothing to sweep or pay: a tick writes nothing.
+    let before = ctx.row_counts().await;
+    assert_eq!(sweeper::run_tick(&ctx.hub, &config).await.unwrap().swept, None);
+    assert_eq!(ctx.row_counts().await, before);
+    ctx.confirm_all().await;
+
+    // A second, smaller Hub address.
+    ctx.hub.create_user("cid").await.unwrap();
+    let c = ctx.hub.get_deposit_address("cid", false).await.unwrap();
+    ctx.fund(&c, 300).await;
+    ctx.milestone().await;
+    run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap();
+    let second = sweeper::run_tick(&ctx.hub, &config).await.unwrap().swept.unwrap();
+    let h2 = layout(&ctx, &second).await[2].0.clone();
+    ctx.confirm_all().await;
+
+    // A withdrawal the smallest Hub address covers: only it is spent.
+    let payout = |c: char| c.to_string().repeat(80) + "9";
+    let withdraw = |amount: u64, to: char| WithdrawRequest {
+        user_id: "ann".into(),
+        payout_address: payout(to),
+        amount,
+        tag: "OUT".into(),
+        ..Default::default()
+    };
+    ctx.hub.user_withdraw(&withdraw(200, 'P')).await.unwrap();
+    let third = sweeper::run_tick(&ctx.hub, &config).await.unwrap().swept.unwrap();
+    let bundle = layout(&ctx, &third).await;
+    let h3 = bundle[3].0.clone();
+    assert_eq!(
+        bundle,
+        vec![
+            (h2.clone(), -300),
+            (h2.clone(), 0),
+            (payout('P'), 200),
+            (h3.clone(), 100)
+        ]
+    );
+    let row = ctx
+        .hub
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .sweep_by_hash(&third)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sweeper::sweep_transactions(&row).unwrap()[2].tag.as_str(),
+        "OUT999999999999999999999999",
+        "the payout carries the withdrawal's tag"
+    );
+    ctx.confirm_all().await;
+    assert_eq!(
+        hub_balances(&ctx).await,
+        vec![
+            (h1.clone(), "1500".to_string()),
+            (h2.clone(), "0".to_string()),
+            (h3.clone(), "100".to_string())
+        ]
+    );
+
+    // A larger one: smallest first (100, then 1 500), stopping once covered.
+    ctx.hub.user_withdraw(&withdraw(700, 'Q')).await.unwrap();
+    let fourth = sweeper::run_tick(&ctx.hub, &config).await.unwrap().swept.unwrap();
+    let bundle = layout(&ctx, &fourth).await;
+    let inputs: Vec<_> = bundle.iter().filter(|(_, v)| *v < 0).cloned().collect();
+    assert_eq!(inputs, vec![(h3.clone(), -100), (h1.clone(), -1_500)]);
+    ctx.confirm_all().await;
+    assert_eq!(
+        ctx.client
+            .get_balances(&[address(&payout('P')), address(&payout('Q'))])
+            .await
+            .unwrap()
+            .balances,
+        vec![200, 700]
+    );
+    assert_eq!(ctx.hub.get_stats().await.unwrap().total_balance, 900);
+    assert!(ctx.mismatches().await.is_empty());
+    ctx.finish().await;
+}
+on_both_databases!(layout_ledgers_and_hub_inputs_test, layout_ledgers_and_hub_inputs);
