@@ -125,7 +125,7 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
         return confirm(hub, sweep, tail).await;
     }
     for tail in &others {
-        if node.check_consistency(&[*tail]).await.map_err(node_error)?.state {
+        if is_consistent(hub, *tail).await? {
             let mut tx = hub.store().begin().await.map_err(internal)?;
             tx.add_sweep_tail(sweep.id, tail.as_str(), hub.now_ms())
                 .await
@@ -142,10 +142,11 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
         .sweep_tails(sweep.id)
         .await
         .map_err(internal)?;
+    let recorded: Vec<Hash> = tails.iter().map(|t| hash(&t.hash)).collect::<Result<_, _>>()?;
     for tail in tails {
         let young = hub.now_ms() - tail.created_at < config.max_promotion_age_ms;
         let tail_hash = hash(&tail.hash)?;
-        if young && node.check_consistency(&[tail_hash]).await.map_err(node_error)?.state {
+        if young && is_consistent(hub, tail_hash).await? {
             match promote(hub, config, tail_hash).await {
                 Ok(()) => return Ok(Action::Promoted),
                 Err(e) => {
@@ -155,7 +156,22 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
             }
         }
     }
-    reattach(hub, config, sweep).await
+    reattach(hub, config, sweep, &recorded).await
+}
+
+/// Whether a tail may still confirm. A tail the node refuses to judge (it
+/// never kept it: a dropped broadcast, another node behind the same
+/// endpoint list, a restart or pruning) counts as inconsistent, so the
+/// sweep is reattached rather than stalled.
+async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
+    match hub.node().check_consistency(&[tail]).await {
+        Ok(consistency) => Ok(consistency.state),
+        Err(hub_node::NodeError::Refused { message, .. }) => {
+            tracing::info!(%tail, "node does not judge this tail ({message}); treating it as inconsistent");
+            Ok(false)
+        }
+        Err(e) => Err(node_error(e)),
+    }
 }
 
 async fn first_confirmed(hub: &Hub, tails: &[Hash], milestone: Hash) -> Result<Option<Hash>, HubError> {
@@ -221,12 +237,27 @@ async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
     hub.node().broadcast_transactions(attached).await.map_err(node_error)
 }
 
-async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
+/// Attaches the sweep again on fresh tips and records the new tail. If the
+/// tips already approve one of its attachments, a second copy there could
+/// never confirm (the cone would spend the inputs twice): that attachment
+/// is promoted instead.
+async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: &[Hash]) -> Result<Action, HubError> {
     let (trunk, branch) = hub
         .node()
         .get_transactions_to_approve(config.depth, None)
         .await
         .map_err(node_error)?;
+    if !recorded.is_empty() {
+        let approved = hub
+            .node()
+            .get_inclusion_states(recorded, &[trunk, branch])
+            .await
+            .map_err(node_error)?;
+        if let Some((tail, _)) = recorded.iter().zip(approved).find(|(_, approved)| *approved) {
+            promote(hub, config, *tail).await?;
+            return Ok(Action::Promoted);
+        }
+    }
     let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
     publish(hub, &attached).await?;
     crash::point("sweep_broadcast");
