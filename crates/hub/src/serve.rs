@@ -69,10 +69,10 @@ pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<
     Ok(bytes)
 }
 
-/// The salt in a file (see [`read_secret_file`]).
-pub(crate) fn read_salt_file(path: &Path) -> Result<Salt, String> {
-    let bytes = read_secret_file(path, "salt file")?;
-    Salt::new(bytes.to_vec()).map_err(|e| format!("salt file {}: {e}", path.display()))
+/// The salt in a file (see [`read_secret_file`]); `what` names the setting in errors.
+pub(crate) fn read_salt_file(path: &Path, what: &str) -> Result<Salt, String> {
+    let bytes = read_secret_file(path, what)?;
+    Salt::new(bytes.to_vec()).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
 /// The salt, and a description of where it came from.
@@ -101,7 +101,7 @@ fn load_salt(config: &Resolved) -> Result<(Salt, String), String> {
             (path, true)
         }
     };
-    let salt = read_salt_file(&path)?;
+    let salt = read_salt_file(&path, "salt file")?;
     let origin = if generated {
         tracing::warn!(
             "USING A DEVELOPMENT SALT generated into {}. Production must bring its own salt (--salt-file or HUB_SALT), \

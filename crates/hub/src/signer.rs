@@ -125,7 +125,7 @@ pub fn run(args: SignerArgs, out: &mut dyn Write) -> Result<(), String> {
 fn signer_salt(args: &ServeArgs) -> Result<(Salt, String), String> {
     match (&args.salt_file, salt_from_env()) {
         (Some(_), Some(_)) => Err("--salt-file and HUB_SALT are both set; give the salt once".into()),
-        (Some(path), None) => Ok((read_salt_file(path)?, path.display().to_string())),
+        (Some(path), None) => Ok((read_salt_file(path, "--salt-file")?, path.display().to_string())),
         (None, Some(salt)) => Ok((salt?, "from the HUB_SALT environment variable".into())),
         (None, None) => Err(
             "--salt-file (or HUB_SALT): required; the signing server never generates a salt (it must be the one \

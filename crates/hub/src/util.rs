@@ -121,7 +121,7 @@ pub fn run(command: UtilCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -
                 parallelism,
             };
             params.validate().map_err(|e| e.to_string())?;
-            let salt = crate::serve::read_salt_file(&salt_file)?;
+            let salt = crate::serve::read_salt_file(&salt_file, "--salt-file")?;
             let seed = derive_seed(&uuid, &salt, &params).map_err(|e| e.to_string())?;
             writeln!(out, "{}", seed.expose_trytes()).map_err(io_error)
         }
