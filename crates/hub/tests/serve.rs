@@ -2,103 +2,38 @@
 //! its embedded devnet, driven through a real gRPC client and a real HTTP
 //! client, as an exchange would.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::books::{serve, ServedHub};
+use common::{hub, node_call, quick_serve_args, wait_for, TestPostgres};
 use hub_api::proto::hub::hub_client::HubClient;
 use hub_api::proto::hub::{self as pb, balance_event::TheEvent};
 use prost::Message;
 use serde_json::{json, Value};
 
+/// `hub serve` with sweeps on or off, and its HTTP endpoint.
 struct Server {
-    child: Child,
-    grpc: String,
+    served: ServedHub,
     http: String,
-    devnet: String,
 }
 
 impl Server {
-    fn start(data_dir: &std::path::Path, database: &str, sweeps: bool) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
+    async fn start(data_dir: &std::path::Path, database: &str, sweeps: bool) -> Self {
+        let mut command = hub();
+        command
+            .args(quick_serve_args(data_dir))
             .args(["--database", database])
-            .args([
-                "--grpc-listen",
-                "127.0.0.1:0",
-                "--http-listen",
-                "127.0.0.1:0",
-                "--devnet-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--devnet-milestone-interval-ms", "300", "--monitor-interval-ms", "200"])
-            .args([
-                "--argon2-t-cost",
-                "1",
-                "--argon2-m-cost-kib",
-                "1024",
-                "--address-pool-size",
-                "3",
-            ])
-            .args([
-                "--sweep-interval-ms",
-                if sweeps { "400" } else { "0" },
-                "--attachment-interval-ms",
-                "300",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("hub serve starts");
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (mut grpc, mut http, mut devnet) = (String::new(), String::new(), String::new());
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            if let Some(v) = line.trim().strip_prefix("gRPC API:") {
-                grpc = format!("http://{}", v.trim());
-            } else if let Some(v) = line.trim().strip_prefix("HTTP API:") {
-                http = v.trim().to_string();
-            } else if let Some(v) = line.trim().strip_prefix("node:") {
-                devnet = v
-                    .trim()
-                    .trim_start_matches("embedded devnet at ")
-                    .split(' ')
-                    .next()
-                    .unwrap()
-                    .to_string();
-            } else if line.starts_with("Ctrl-C") {
-                break;
-            }
-        }
-        assert!(
-            !grpc.is_empty() && !http.is_empty() && devnet.starts_with("http://"),
-            "hub serve printed its addresses"
-        );
-        Self {
-            child,
-            grpc,
-            http,
-            devnet,
-        }
+            .args(["--sweep-interval-ms", if sweeps { "400" } else { "0" }])
+            .args(["--attachment-interval-ms", "300"]);
+        let served = serve(&mut command).await;
+        let http = served.running.value("HTTP API:").expect("HTTP address printed");
+        Self { served, http }
     }
 
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                assert!(status.success(), "hub serve exits cleanly on SIGTERM: {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("hub serve did not stop on SIGTERM");
+    fn stop(self) {
+        self.served.running.stop();
     }
 }
 
@@ -113,19 +48,6 @@ async fn http(server: &Server, body: Value) -> Value {
         .await
         .unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-async fn devnet(server: &Server, body: Value) -> Value {
-    reqwest::Client::new()
-        .post(&server.devnet)
-        .header("X-IOTA-API-Version", "1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn error_code(status: &tonic::Status) -> i32 {
@@ -171,8 +93,8 @@ async fn deposit_events(grpc: &mut HubClient<tonic::transport::Channel>) -> Vec<
 }
 
 async fn end_to_end(database: &str, data_dir: &std::path::Path) {
-    let server = Server::start(data_dir, database, false);
-    let mut grpc = HubClient::connect(server.grpc.clone()).await.unwrap();
+    let server = Server::start(data_dir, database, false).await;
+    let mut grpc = server.served.grpc.clone();
 
     grpc.create_user(pb::CreateUserRequest {
         user_id: "exchange-user-1".into(),
@@ -235,7 +157,11 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     assert_eq!(other["address"].as_str().unwrap().len(), 81);
 
     // The devnet faucet pays the deposit address with a real bundle.
-    let funded = devnet(&server, json!({"command": "fund", "address": address, "amount": 2500})).await;
+    let funded = node_call(
+        &server.served.node,
+        json!({"command": "fund", "address": address, "amount": 2500}),
+    )
+    .await;
     let tail = funded["tail"].as_str().unwrap().to_string();
     wait_for_pending(&mut grpc, "exchange-user-1", 2500).await;
     let http_balance = http(&server, json!({"command": "GetBalance", "userId": "exchange-user-1"})).await;
@@ -284,20 +210,25 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
 
     // Restarted with sweeps on: the deposit is swept and credited once; a
     // withdrawal is paid on the Tangle.
-    let server = Server::start(data_dir, database, true);
-    let mut grpc = HubClient::connect(server.grpc.clone()).await.unwrap();
-    wait_for(|| async {
-        let b = HubClient::connect(server.grpc.clone())
-            .await
-            .unwrap()
-            .get_balance(pb::GetBalanceRequest {
-                user_id: "exchange-user-1".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        b.available == 2500 && b.pending_deposit == 0
-    })
+    let server = Server::start(data_dir, database, true).await;
+    let mut grpc = server.served.grpc.clone();
+    wait_for(
+        "the deposit to be swept and credited",
+        Duration::from_secs(90),
+        || async {
+            let b = server
+                .served
+                .grpc
+                .clone()
+                .get_balance(pb::GetBalanceRequest {
+                    user_id: "exchange-user-1".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            b.available == 2500 && b.pending_deposit == 0
+        },
+    )
     .await;
     let address_events = deposit_events(&mut grpc).await;
     assert_eq!(
@@ -321,14 +252,18 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
         uuid,
         "a retry makes no second withdrawal"
     );
-    wait_for(|| async {
-        let reply = devnet(
-            &server,
-            json!({"command": "getBalances", "addresses": [payout], "threshold": 100}),
-        )
-        .await;
-        reply["balances"][0] == "1000"
-    })
+    wait_for(
+        "the withdrawal to be paid on the Tangle",
+        Duration::from_secs(90),
+        || async {
+            let reply = node_call(
+                &server.served.node,
+                json!({"command": "getBalances", "addresses": [payout], "threshold": 100}),
+            )
+            .await;
+            reply["balances"][0] == "1000"
+        },
+    )
     .await;
     let history = grpc
         .get_user_history(pb::GetUserHistoryRequest {
@@ -348,57 +283,32 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     server.stop();
 
     // Restarted again: nothing credited or paid twice.
-    let server = Server::start(data_dir, database, true);
+    let server = Server::start(data_dir, database, true).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         http(&server, json!({"command": "GetBalance", "userId": "exchange-user-1"})).await,
         json!({"available": "1500", "pendingDeposit": "0"})
     );
-    let reply = devnet(&server, json!({"command": "getBalances", "addresses": [payout]})).await;
+    let reply = node_call(
+        &server.served.node,
+        json!({"command": "getBalances", "addresses": [payout]}),
+    )
+    .await;
     assert_eq!(reply["balances"][0], "1000");
     server.stop();
 }
 
-async fn wait_for<F, Fut>(mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(started.elapsed() < Duration::from_secs(90), "timed out");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("hub-e2e-sqlite-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let database = format!("sqlite://{}?mode=rwc", dir.join("hub.sqlite").display());
-    end_to_end(&database, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("hub.sqlite").display());
+    end_to_end(&database, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_on_postgres() {
-    use sqlx::{Connection, Executor};
-    let admin =
-        std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("hub_e2e_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL is running");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let database = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let dir = std::env::temp_dir().join(format!("hub-e2e-postgres-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    end_to_end(&database, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    let postgres = TestPostgres::create("e2e").await;
+    let dir = tempfile::tempdir().unwrap();
+    end_to_end(&postgres.url, dir.path()).await;
+    postgres.drop_database().await;
 }

@@ -139,26 +139,9 @@ pub struct Ctx {
     pub client: Client,
 }
 
+/// A Hub on `db` with its own devnet, whose milestones come only on demand.
 pub async fn start(db: Db) -> Ctx {
-    let db = TestDb::new(db).await;
-    let devnet = Devnet::start(DevnetConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        milestone_interval_ms: 0,
-        ..DevnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let mut config = ClientConfig::new(devnet.url());
-    config.retries = 0;
-    let client = Client::new(config).unwrap();
-    let store = Store::connect(&db.url).await.unwrap();
-    let hub = Arc::new(Hub::new(store, client.clone(), provider(), Arc::new(SystemClock)));
-    Ctx {
-        hub,
-        devnet,
-        db,
-        client,
-    }
+    start_with_milestones(db, 0).await
 }
 
 impl Ctx {
@@ -316,7 +299,7 @@ pub fn address(s: &str) -> Address {
 }
 
 /// A Hub on `db` whose devnet's coordinator issues a milestone every
-/// `milestone_interval_ms` (as a real network does), besides on demand.
+/// `milestone_interval_ms` (as a real network does; 0: never), besides on demand.
 pub async fn start_with_milestones(db: Db, milestone_interval_ms: u64) -> Ctx {
     let db = TestDb::new(db).await;
     let devnet = Devnet::start(DevnetConfig {
