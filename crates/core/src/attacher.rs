@@ -126,11 +126,7 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
     }
     for tail in &others {
         if is_consistent(hub, *tail).await? {
-            let mut tx = hub.store().begin().await.map_err(internal)?;
-            tx.add_sweep_tail(sweep.id, tail.as_str(), hub.now_ms())
-                .await
-                .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
+            record_tail(hub, sweep, *tail).await?;
         }
     }
     // Promote the newest consistent young tail, or reattach.
@@ -188,6 +184,15 @@ async fn first_confirmed(hub: &Hub, tails: &[Hash], milestone: Hash) -> Result<O
         .zip(states)
         .find(|(_, included)| *included)
         .map(|(t, _)| *t))
+}
+
+/// Records an attachment of the sweep (ours or a third party's).
+async fn record_tail(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<(), HubError> {
+    let mut tx = hub.store().begin().await.map_err(internal)?;
+    tx.add_sweep_tail(sweep.id, tail.as_str(), hub.now_ms())
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)
 }
 
 async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubError> {
@@ -262,11 +267,7 @@ async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: 
     publish(hub, &attached).await?;
     crash::point("sweep_broadcast");
     let tail = attached[0].hash();
-    let mut tx = hub.store().begin().await.map_err(internal)?;
-    tx.add_sweep_tail(sweep.id, tail.as_str(), hub.now_ms())
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    record_tail(hub, sweep, tail).await?;
     crash::point("sweep_attached");
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep attached");
     Ok(Action::Reattached)

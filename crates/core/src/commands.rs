@@ -283,6 +283,11 @@ impl Hub {
     /// gRPC handler always said false).
     pub async fn was_address_spent_from(&self, address: &str, validate_checksum: bool) -> Result<bool, HubError> {
         let address = parse_payout_address("address", address, validate_checksum)?;
+        self.node_says_spent(address).await
+    }
+
+    /// The node's `wereAddressesSpentFrom` for one address.
+    pub(crate) async fn node_says_spent(&self, address: Address) -> Result<bool, HubError> {
         let states = self
             .node
             .were_addresses_spent_from(&[address])
@@ -292,6 +297,14 @@ impl Hub {
             .first()
             .copied()
             .ok_or_else(|| HubError::IotaNodeUnavailable("empty answer to wereAddressesSpentFrom".into()))
+    }
+
+    /// Refuses a payout address the node says was spent from.
+    pub(crate) async fn ensure_unspent(&self, payout: Address) -> Result<(), HubError> {
+        match self.node_says_spent(payout).await? {
+            true => Err(HubError::AddressWasSpent),
+            false => Ok(()),
+        }
     }
 
     /// `BalanceSubscription`: account events (deposits credited,

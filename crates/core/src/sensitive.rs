@@ -238,29 +238,15 @@ impl Hub {
             .ok_or(HubError::UserDoesNotExist)?;
         let address = exact_address("address", &request.address)?;
         let payout = parse_payout_address("payoutAddress", &request.payout_address, request.validate_checksum)?;
-        let row = {
-            let mut tx = self.store.read().await.map_err(internal)?;
-            if tx.is_hub_owned(payout.as_str()).await.map_err(internal)? {
-                return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
-            }
-            let row = recoverable(&mut tx, &address, user.id).await?;
-            let bound = tx.signed_hashes(&row.seed_uuid).await.map_err(internal)?;
-            (row, bound)
-        };
-        let (row, bound) = row;
-
-        let spent = self
-            .node
-            .were_addresses_spent_from(&[payout])
-            .await
-            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
-        if spent.first() != Some(&false) {
-            return Err(if spent.is_empty() {
-                HubError::IotaNodeUnavailable("empty answer to wereAddressesSpentFrom".into())
-            } else {
-                HubError::AddressWasSpent
-            });
+        let mut tx = self.store.read().await.map_err(internal)?;
+        if tx.is_hub_owned(payout.as_str()).await.map_err(internal)? {
+            return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
         }
+        let row = recoverable(&mut tx, &address, user.id).await?;
+        let bound = tx.signed_hashes(&row.seed_uuid).await.map_err(internal)?;
+        drop(tx);
+
+        self.ensure_unspent(payout).await?;
         let balance = self
             .node
             .get_balances(&[address])
@@ -303,13 +289,12 @@ impl Hub {
             .map_err(|e| HubError::Internal(format!("recovery bundle: {e}")))?;
         let mut transactions = unsigned.transactions().to_vec();
         let candidates = self.sensitive.recovery_candidates;
-        let mined = tokio::task::spawn_blocking(move || {
+        let (mined, transactions) = tokio::task::spawn_blocking(move || {
             mine(&mut transactions, &signed, security, candidates).map(|mined| (mined, transactions))
         })
         .await
         .map_err(|e| HubError::Internal(format!("mining task failed: {e}")))?
         .map_err(|e| HubError::Internal(format!("recovery bundle: {e}")))?;
-        let (mined, transactions) = mined;
         let trytes: String = transactions.iter().map(Transaction::to_trytes).collect();
 
         let sweep = loop {

@@ -77,20 +77,7 @@ impl Hub {
                 return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
             }
         }
-        let spent = self
-            .node
-            .were_addresses_spent_from(&[payout])
-            .await
-            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
-        match spent.first() {
-            Some(false) => {}
-            Some(true) => return Err(HubError::AddressWasSpent),
-            None => {
-                return Err(HubError::IotaNodeUnavailable(
-                    "empty answer to wereAddressesSpentFrom".into(),
-                ))
-            }
-        }
+        self.ensure_unspent(payout).await?;
 
         let mut tx = self.store.begin().await.map_err(internal)?;
         let user = match prior(&mut tx, request, amount, &payout, &tag).await? {

@@ -236,6 +236,4 @@ pub struct HubAddressRow {
     pub cold: bool,
     /// Cached balance.
     pub balance: i64,
-    /// Whether a sweep spent it (it may never sign again).
-    pub spent: bool,
 }

@@ -935,38 +935,28 @@ impl Tx {
 
     // ----- cold storage and recovery ---------------------------------------
 
+    const HUB_ADDRESS_COLUMNS: &'static str = "h.id, h.address, h.seed_uuid, h.is_cold_storage, h.balance,
+        CASE WHEN h.seed_exported_at IS NULL THEN 0 ELSE 1 END";
+
     /// A Hub address, locked.
     pub async fn hub_address(&mut self, address: &str) -> Result<Option<HubAddressRow>> {
         let sql = format!(
-            "SELECT h.id, h.address, h.seed_uuid, h.is_cold_storage, h.balance,
-                    CASE WHEN h.seed_exported_at IS NULL THEN 0 ELSE 1 END,
-                    CASE WHEN EXISTS (SELECT 1 FROM hub_address_balance b WHERE b.hub_address = h.id AND b.reason = 1)
-                         THEN 1 ELSE 0 END
-             FROM hub_address h WHERE h.address = $1{}",
+            "SELECT {} FROM hub_address h WHERE h.address = $1{}",
+            Self::HUB_ADDRESS_COLUMNS,
             self.lock_clause()
         );
         let row = sqlx::query(&sql).bind(address).fetch_optional(&mut *self.inner).await?;
-        Ok(row.map(|r| HubAddressRow {
-            id: r.get(0),
-            address: r.get(1),
-            seed_uuid: (r.get::<i64, _>(5) == 0).then(|| r.get(2)),
-            cold: r.get::<i64, _>(3) != 0,
-            balance: r.get(4),
-            spent: r.get::<i64, _>(6) != 0,
-        }))
+        Ok(row.as_ref().map(hub_address_row))
     }
 
     /// Hub addresses marked cold, in id order.
     pub async fn cold_hub_addresses(&mut self) -> Result<Vec<HubAddressRow>> {
-        let rows = sqlx::query("SELECT address FROM hub_address WHERE is_cold_storage = 1 ORDER BY id")
-            .fetch_all(&mut *self.inner)
-            .await?;
-        let mut cold = Vec::with_capacity(rows.len());
-        for row in rows {
-            let address: String = row.get(0);
-            cold.extend(self.hub_address(&address).await?);
-        }
-        Ok(cold)
+        let sql = format!(
+            "SELECT {} FROM hub_address h WHERE h.is_cold_storage = 1 ORDER BY h.id",
+            Self::HUB_ADDRESS_COLUMNS
+        );
+        let rows = sqlx::query(&sql).fetch_all(&mut *self.inner).await?;
+        Ok(rows.iter().map(hub_address_row).collect())
     }
 
     /// Whether a sweep that spends this Hub address still waits for its signature.
@@ -1151,6 +1141,16 @@ fn sweep_row(r: &AnyRow) -> SweepRow {
         trytes: r.get(2),
         state: r.get(3),
         created_at: r.get(4),
+    }
+}
+
+fn hub_address_row(r: &AnyRow) -> HubAddressRow {
+    HubAddressRow {
+        id: r.get(0),
+        address: r.get(1),
+        seed_uuid: (r.get::<i64, _>(5) == 0).then(|| r.get(2)),
+        cold: r.get::<i64, _>(3) != 0,
+        balance: r.get(4),
     }
 }
 
