@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use hub_core::{AccountEvent, BalanceEvent, HubError, Transfer};
+use hub_core::{AccountEvent, BalanceEvent, HubError, LegacyName, Transfer};
 use prost::Message;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::Stream;

@@ -123,7 +123,10 @@ async fn errors_are_failed_precondition_with_a_hub_rpc_error_in_the_details() {
         (HubError::UserExists, pb::ErrorCode::UserExists),
         (HubError::BatchAmountNotZero, pb::ErrorCode::BatchAmountZero),
         (HubError::AddressNotKnownToNode, pb::ErrorCode::UnknownAddress),
-        (HubError::Internal("db down".into()), pb::ErrorCode::EcUnknown),
+        (
+            HubError::internal(hub_core::Cause::Database, "db down"),
+            pb::ErrorCode::EcUnknown,
+        ),
     ];
     for (error, code) in cases {
         fake.fail_next(error.clone());
@@ -138,7 +141,7 @@ async fn errors_are_failed_precondition_with_a_hub_rpc_error_in_the_details() {
         assert_eq!(details.code, error.code() as i32);
     }
     // The internal detail of an internal error does not leak.
-    fake.fail_next(HubError::Internal("secret path /var/db".into()));
+    fake.fail_next(HubError::internal(hub_core::Cause::Database, "secret path /var/db"));
     let status = client.get_stats(pb::GetStatsRequest {}).await.unwrap_err();
     assert!(!status.message().contains("secret"), "{}", status.message());
     server.stop().await;
@@ -318,7 +321,7 @@ async fn balance_subscription_streams_every_event_in_order_then_ends() {
     }
 
     // A failing snapshot is an error status, not an empty stream.
-    fake.fail_next(HubError::Internal("x".into()));
+    fake.fail_next(HubError::internal(hub_core::Cause::Database, "x"));
     let status = client
         .balance_subscription(pb::BalanceSubscriptionRequest { newer_than: 0 })
         .await

@@ -352,7 +352,10 @@ async fn command_errors_are_200_with_the_legacy_text() {
         (HubError::UserExists, "User exist"),
         (HubError::BatchAmountNotZero, "Batch amount is not zero (unbalanced)"),
         (HubError::Cancelled("off".into()), "Cancelled"),
-        (HubError::Internal("db /var/lib".into()), "Unknown error"),
+        (
+            HubError::internal(hub_core::Cause::Database, "db /var/lib"),
+            "Unknown error",
+        ),
     ];
     for (error, text) in cases {
         hub.fake.fail_next(error);

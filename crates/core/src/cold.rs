@@ -11,7 +11,7 @@ use hub_protocol::address::ChecksumPolicy;
 use hub_protocol::{Address, SeedUuid};
 use hub_store::HubAddressRow;
 
-use crate::{internal, Hub, HubError};
+use crate::{Cause, Hub, HubError};
 
 /// A Hub address as the cold-storage commands report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,8 @@ pub struct ColdAddress {
 impl From<HubAddressRow> for ColdAddress {
     fn from(row: HubAddressRow) -> Self {
         Self {
-            address: row.address,
-            balance: row.balance,
+            address: row.address.to_string(),
+            balance: row.balance.as_i64(),
             cold: row.cold,
             exported: row.seed_uuid.is_none(),
         }
@@ -42,17 +42,14 @@ fn parse(address: &str) -> Result<Address, HubError> {
 }
 
 async fn locked(tx: &mut hub_store::Tx, address: &Address) -> Result<HubAddressRow, HubError> {
-    tx.hub_address(address.as_str())
-        .await
-        .map_err(internal)?
-        .ok_or(HubError::UnknownAddress)
+    tx.hub_address(address).await?.ok_or(HubError::UnknownAddress)
 }
 
 impl Hub {
     /// Hub addresses marked cold.
     pub async fn cold_addresses(&self) -> Result<Vec<ColdAddress>, HubError> {
-        let mut tx = self.store.read().await.map_err(internal)?;
-        let rows = tx.cold_hub_addresses().await.map_err(internal)?;
+        let mut tx = self.store.read().await?;
+        let rows = tx.cold_hub_addresses().await?;
         Ok(rows.into_iter().map(ColdAddress::from).collect())
     }
 
@@ -60,7 +57,7 @@ impl Hub {
     /// address needs its seed UUID in the database.
     pub async fn set_cold(&self, address: &str, cold: bool) -> Result<ColdAddress, HubError> {
         let address = parse(address)?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.store.begin().await?;
         let row = locked(&mut tx, &address).await?;
         if !cold && row.seed_uuid.is_none() {
             return Err(HubError::InvalidAddress(
@@ -68,11 +65,9 @@ impl Hub {
             ));
         }
         if row.cold != cold {
-            tx.set_cold_storage(row.id, cold, self.now_ms())
-                .await
-                .map_err(internal)?;
+            tx.set_cold_storage(row.id, cold, self.now_ms()).await?;
         }
-        tx.commit().await.map_err(internal)?;
+        tx.commit().await?;
         Ok(ColdAddress { cold, ..row.into() })
     }
 
@@ -85,7 +80,7 @@ impl Hub {
         keep: impl FnOnce(&SeedUuid) -> Result<(), String>,
     ) -> Result<ColdAddress, HubError> {
         let address = parse(address)?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.store.begin().await?;
         let row = locked(&mut tx, &address).await?;
         if !row.cold {
             return Err(HubError::InvalidAddress(
@@ -97,15 +92,14 @@ impl Hub {
                 "address: its seed UUID is already exported".into(),
             ));
         };
-        if tx.hub_address_awaits_signature(row.id).await.map_err(internal)? {
+        if tx.hub_address_awaits_signature(row.id).await? {
             return Err(HubError::InvalidAddress(
                 "address: a sweep spending it still needs its signature".into(),
             ));
         }
-        let uuid = SeedUuid::parse(uuid).map_err(|e| HubError::Internal(format!("stored seed UUID: {e}")))?;
-        keep(&uuid).map_err(|e| HubError::Internal(format!("the seed UUID could not be kept: {e}")))?;
-        tx.export_hub_seed(row.id, self.now_ms()).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        keep(uuid).map_err(|e| HubError::internal(Cause::Provider, format!("the seed UUID could not be kept: {e}")))?;
+        tx.export_hub_seed(row.id, self.now_ms()).await?;
+        tx.commit().await?;
         tracing::warn!(%address, "cold storage: seed UUID exported and removed from the database");
         Ok(ColdAddress {
             exported: true,
@@ -128,17 +122,15 @@ impl Hub {
                 "uuid does not derive this address (wrong UUID, salt or Argon2 parameters)".into(),
             ));
         }
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.store.begin().await?;
         let row = locked(&mut tx, &address).await?;
         if row.seed_uuid.is_some() {
             return Err(HubError::InvalidAddress(
                 "address: its seed UUID is not exported".into(),
             ));
         }
-        tx.restore_hub_seed(row.id, uuid.as_str(), self.now_ms())
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        tx.restore_hub_seed(row.id, &uuid, self.now_ms()).await?;
+        tx.commit().await?;
         Ok(ColdAddress {
             exported: false,
             ..row.into()

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use hub_protocol::address::ChecksumPolicy;
-use hub_protocol::Address;
-use hub_store::{account_reason, AccountEntry, AccountEntryRow};
+use hub_protocol::{Address, Value};
+use hub_store::{AccountEntry, AccountEntryRow, AddressEntryRow, HubEntryRow};
 
 use crate::model::*;
 use crate::pool::derive_address;
-use crate::{internal, Hub, HubError};
+use crate::{invariant, Hub, HubError};
 
 /// Longest user id (the `identifier` column is VARCHAR(64)).
 pub const MAX_USER_ID_CHARS: usize = 64;
@@ -43,27 +43,52 @@ fn since(newer_than_ms: u64) -> i64 {
     i64::try_from(newer_than_ms).unwrap_or(i64::MAX)
 }
 
-fn account_event(row: AccountEntryRow) -> Option<AccountEvent> {
-    let kind = AccountEventKind::from_db_reason(row.reason)?;
-    Some(AccountEvent {
+fn account_event(row: AccountEntryRow) -> AccountEvent {
+    let kind = row.reason;
+    let hash_if = |wanted: bool| match (&row.sweep_bundle_hash, wanted) {
+        (Some(hash), true) => hash.to_string(),
+        _ => String::new(),
+    };
+    let sweep_bundle_hash = hash_if(kind == AccountReason::Sweep);
+    let withdrawal_uuid = if matches!(kind, AccountReason::Withdrawal | AccountReason::WithdrawalCancel) {
+        row.withdrawal_uuid.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    AccountEvent {
         user_id: row.identifier,
         timestamp_ms: timestamp(row.occured_at),
         kind,
-        amount: row.amount,
-        sweep_bundle_hash: if kind == AccountEventKind::Deposit {
-            row.sweep_bundle_hash.unwrap_or_default()
-        } else {
-            String::new()
-        },
-        withdrawal_uuid: if matches!(
-            kind,
-            AccountEventKind::Withdrawal | AccountEventKind::WithdrawalCanceled
-        ) {
-            row.withdrawal_uuid.unwrap_or_default()
-        } else {
-            String::new()
-        },
-    })
+        amount: row.amount.get(),
+        sweep_bundle_hash,
+        withdrawal_uuid,
+    }
+}
+
+fn address_event(row: AddressEntryRow) -> AddressEvent {
+    let hash = match row.reason {
+        AddressReason::Deposit => row.tail_hash,
+        AddressReason::Sweep => row.sweep_bundle_hash,
+    };
+    AddressEvent {
+        user_id: row.identifier,
+        address: row.address.to_string(),
+        amount: row.amount.get(),
+        reason: row.reason,
+        hash: hash.map(|h| h.to_string()).unwrap_or_default(),
+        timestamp_ms: timestamp(row.occured_at),
+        message: row.message.unwrap_or_default(),
+    }
+}
+
+fn hub_address_event(row: HubEntryRow) -> HubAddressEvent {
+    HubAddressEvent {
+        hub_address: row.address.to_string(),
+        amount: row.amount.get(),
+        reason: row.reason,
+        sweep_bundle_hash: row.sweep_bundle_hash.to_string(),
+        timestamp_ms: timestamp(row.occured_at),
+    }
 }
 
 /// Parses an address the way UserWithdraw and WasAddressSpentFrom do
@@ -92,30 +117,21 @@ impl Hub {
     /// `CreateUser`.
     pub async fn create_user(&self, user_id: &str) -> Result<(), HubError> {
         check_new_user_id(user_id)?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if tx
-            .insert_user(user_id, self.now_ms())
-            .await
-            .map_err(internal)?
-            .is_none()
-        {
+        let mut tx = self.store.begin().await?;
+        if tx.insert_user(user_id, self.now_ms()).await?.is_none() {
             return Err(HubError::UserExists);
         }
-        tx.commit().await.map_err(internal)
+        Ok(tx.commit().await?)
     }
 
     /// `GetBalance`.
     pub async fn get_balance(&self, user_id: &str) -> Result<Balance, HubError> {
-        let mut tx = self.store.read().await.map_err(internal)?;
-        let user = tx
-            .user(user_id)
-            .await
-            .map_err(internal)?
-            .ok_or(HubError::UserDoesNotExist)?;
-        let pending_deposit = tx.pending_deposits(user.id).await.map_err(internal)?;
+        let mut tx = self.store.read().await?;
+        let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
+        let pending_deposit = tx.pending_deposits(user.id).await?;
         Ok(Balance {
-            available: user.balance,
-            pending_deposit,
+            available: user.balance.as_i64(),
+            pending_deposit: pending_deposit.as_i64(),
         })
     }
 
@@ -123,19 +139,14 @@ impl Hub {
     /// Takes a pre-derived address from the pool in the same transaction
     /// that assigns it; derives one only if the pool is empty.
     pub async fn get_deposit_address(&self, user_id: &str, include_checksum: bool) -> Result<String, HubError> {
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let user = tx
-            .user(user_id)
-            .await
-            .map_err(internal)?
-            .ok_or(HubError::UserDoesNotExist)?;
-        let address = match tx.take_pooled_address().await.map_err(internal)? {
-            Some((uuid, address)) => {
-                tx.insert_user_address(user.id, &address, &uuid, self.now_ms())
-                    .await
-                    .map_err(internal)?;
-                tx.commit().await.map_err(internal)?;
-                Address::from_trytes(&address).map_err(|e| HubError::Internal(format!("pooled address: {e}")))?
+        let mut tx = self.store.begin().await?;
+        let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
+        let address = match tx.take_pooled_address().await? {
+            Some(pooled) => {
+                tx.insert_user_address(user.id, &pooled.address, &pooled.seed_uuid, self.now_ms())
+                    .await?;
+                tx.commit().await?;
+                pooled.address
             }
             None => {
                 // Do not hold the write lock through Argon2.
@@ -143,16 +154,10 @@ impl Hub {
                 let (uuid, address) = derive_address(self)
                     .await
                     .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
-                let mut tx = self.store.begin().await.map_err(internal)?;
-                let user = tx
-                    .user(user_id)
-                    .await
-                    .map_err(internal)?
-                    .ok_or(HubError::UserDoesNotExist)?;
-                tx.insert_user_address(user.id, address.as_str(), uuid.as_str(), self.now_ms())
-                    .await
-                    .map_err(internal)?;
-                tx.commit().await.map_err(internal)?;
+                let mut tx = self.store.begin().await?;
+                let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
+                tx.insert_user_address(user.id, &address, &uuid, self.now_ms()).await?;
+                tx.commit().await?;
                 address
             }
         };
@@ -166,17 +171,10 @@ impl Hub {
     /// `GetUserHistory`: the user's account ledger rows at or after
     /// `newer_than_ms`, oldest first.
     pub async fn get_user_history(&self, user_id: &str, newer_than_ms: u64) -> Result<Vec<AccountEvent>, HubError> {
-        let mut tx = self.store.read().await.map_err(internal)?;
-        let user = tx
-            .user(user_id)
-            .await
-            .map_err(internal)?
-            .ok_or(HubError::UserDoesNotExist)?;
-        let rows = tx
-            .account_history(user.id, since(newer_than_ms))
-            .await
-            .map_err(internal)?;
-        Ok(rows.into_iter().filter_map(account_event).collect())
+        let mut tx = self.store.read().await?;
+        let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
+        let rows = tx.account_history(user.id, since(newer_than_ms)).await?;
+        Ok(rows.into_iter().map(account_event).collect())
     }
 
     /// `ProcessTransferBatch`: checks, in the original's order, that every
@@ -199,8 +197,8 @@ impl Hub {
         let mut identifiers: Vec<String> = transfers.iter().map(|t| t.user_id.clone()).collect();
         identifiers.sort();
         identifiers.dedup();
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let users = tx.lock_users(&identifiers).await.map_err(internal)?;
+        let mut tx = self.store.begin().await?;
+        let users = tx.lock_users(&identifiers).await?;
         if users.len() != identifiers.len() {
             return Err(HubError::UserDoesNotExist);
         }
@@ -216,12 +214,28 @@ impl Hub {
         }
         let by_identifier: BTreeMap<&str, &hub_store::UserRow> =
             users.iter().map(|u| (u.identifier.as_str(), u)).collect();
+        let mut entries = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let amount =
+                Value::new(t.amount).map_err(|e| HubError::BatchInconsistent(e.for_field("amount").to_string()))?;
+            entries.push(AccountEntry {
+                user_id: by_identifier[t.user_id.as_str()].id,
+                amount,
+                reason: if amount.is_negative() {
+                    AccountReason::Sell
+                } else {
+                    AccountReason::Buy
+                },
+                sweep: None,
+                withdrawal: None,
+            });
+        }
         let mut net: BTreeMap<&str, i128> = BTreeMap::new();
         for t in transfers {
             *net.entry(t.user_id.as_str()).or_default() += i128::from(t.amount);
         }
         for (identifier, change) in &net {
-            let balance = i128::from(by_identifier[identifier].balance);
+            let balance = i128::from(by_identifier[identifier].balance.as_i64());
             if balance + change < 0 {
                 return Err(HubError::BatchInconsistent(format!(
                     "user {identifier:?} would be overdrawn"
@@ -233,38 +247,20 @@ impl Hub {
                 )));
             }
         }
-        let entries: Vec<AccountEntry> = transfers
-            .iter()
-            .map(|t| AccountEntry {
-                user_id: by_identifier[t.user_id.as_str()].id,
-                amount: t.amount,
-                reason: if t.amount > 0 {
-                    account_reason::BUY
-                } else {
-                    account_reason::SELL
-                },
-                sweep: None,
-                withdrawal: None,
-            })
-            .collect();
-        tx.add_account_entries(&entries, self.now_ms())
-            .await
-            .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        let entries_sum: i128 = entries.iter().map(|e| i128::from(e.amount.get())).sum();
+        invariant!(
+            entries_sum == 0,
+            "a transfer batch's ledger rows sum to {entries_sum}, not 0"
+        );
+        tx.add_account_entries(&entries, self.now_ms()).await?;
+        Ok(tx.commit().await?)
     }
 
     /// `GetStats`: Σ of all users' available balances.
     pub async fn get_stats(&self) -> Result<Stats, HubError> {
-        let total = self
-            .store
-            .read()
-            .await
-            .map_err(internal)?
-            .total_balance()
-            .await
-            .map_err(internal)?;
+        let total = self.store.read().await?.total_balance().await?;
         Ok(Stats {
-            total_balance: u64::try_from(total).map_err(|_| HubError::Internal("negative total balance".into()))?,
+            total_balance: total.get(),
         })
     }
 
@@ -272,8 +268,8 @@ impl Hub {
     /// addresses and unknown addresses are UNKNOWN_ADDRESS.
     pub async fn get_address_info(&self, address: &str) -> Result<String, HubError> {
         let address = Address::parse(address, ChecksumPolicy::Without).map_err(|e| HubError::argument("address", e))?;
-        let mut tx = self.store.read().await.map_err(internal)?;
-        match tx.user_address(address.as_str()).await.map_err(internal)? {
+        let mut tx = self.store.read().await?;
+        match tx.user_address(&address).await? {
             Some(row) => Ok(row.identifier),
             None => Err(HubError::UnknownAddress),
         }
@@ -313,52 +309,28 @@ impl Hub {
     /// `newer_than_ms` in time order.
     pub async fn balance_subscription(&self, newer_than_ms: u64) -> Result<Vec<BalanceEvent>, HubError> {
         let newer_than = since(newer_than_ms);
-        let mut tx = self.store.read().await.map_err(internal)?;
+        let mut tx = self.store.read().await?;
         let reasons = [
-            account_reason::SWEEP,
-            account_reason::WITHDRAWAL,
-            account_reason::WITHDRAWAL_CANCEL,
+            AccountReason::Sweep,
+            AccountReason::Withdrawal,
+            AccountReason::WithdrawalCancel,
         ];
-        let accounts = tx.account_events(newer_than, &reasons).await.map_err(internal)?;
-        let addresses = tx.address_events(newer_than).await.map_err(internal)?;
-        let hubs = tx.hub_events(newer_than).await.map_err(internal)?;
+        let accounts = tx.account_events(newer_than, &reasons).await?;
+        let addresses = tx.address_events(newer_than).await?;
+        let hubs = tx.hub_events(newer_than).await?;
         let mut events: Vec<BalanceEvent> = accounts
             .into_iter()
-            .filter_map(account_event)
-            .map(BalanceEvent::UserAccount)
+            .map(|row| BalanceEvent::UserAccount(account_event(row)))
             .collect();
-        events.extend(addresses.into_iter().map(|row| {
-            let reason = if row.reason == 0 {
-                AddressReason::Deposit
-            } else {
-                AddressReason::Sweep
-            };
-            BalanceEvent::UserAddress(AddressEvent {
-                user_id: row.identifier,
-                address: row.address,
-                amount: row.amount,
-                reason,
-                hash: match reason {
-                    AddressReason::Deposit => row.tail_hash.unwrap_or_default(),
-                    AddressReason::Sweep => row.sweep_bundle_hash.unwrap_or_default(),
-                },
-                timestamp_ms: timestamp(row.occured_at),
-                message: row.message.unwrap_or_default(),
-            })
-        }));
-        events.extend(hubs.into_iter().map(|row| {
-            BalanceEvent::HubAddress(HubAddressEvent {
-                hub_address: row.address,
-                amount: row.amount,
-                reason: if row.reason == 0 {
-                    HubAddressReason::Inbound
-                } else {
-                    HubAddressReason::Outbound
-                },
-                sweep_bundle_hash: row.sweep_bundle_hash,
-                timestamp_ms: timestamp(row.occured_at),
-            })
-        }));
+        events.extend(
+            addresses
+                .into_iter()
+                .map(|row| BalanceEvent::UserAddress(address_event(row))),
+        );
+        events.extend(
+            hubs.into_iter()
+                .map(|row| BalanceEvent::HubAddress(hub_address_event(row))),
+        );
         Ok(events)
     }
 }

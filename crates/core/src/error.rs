@@ -3,9 +3,14 @@
 //! Each variant maps to one `hub.rpc.ErrorCode` (the legacy mapping of
 //! hub-behaviour.md §2.2) and one legacy HTTP error string, and carries a
 //! readable message naming the field and the rule where there is one.
-//! Messages never contain secrets.
+//! Messages never contain secrets. Failures of the parts below `core`
+//! (store, node) become a `HubError` through one `From` conversion each,
+//! so command code writes `?` and the mapping is written once.
 
 use std::fmt;
+
+use hub_node::NodeError;
+use hub_store::StoreError;
 
 /// `hub.rpc.ErrorCode`, with the numbers of the wire interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,8 +105,39 @@ pub enum HubError {
     AddressBalanceZero,
     /// The node does not know the address.
     AddressNotKnownToNode,
-    /// Anything else (database failure, …): an internal error, logged.
-    Internal(String),
+    /// Anything else (database failure, broken invariant, …): an internal
+    /// error, logged where it is made, never the caller's fault.
+    Internal(Internal),
+}
+
+/// What broke inside Hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The database failed (connection, constraint, migration).
+    Database,
+    /// A stored value is not what the schema promises.
+    CorruptRow,
+    /// A money invariant does not hold (see [`crate::invariant!`]).
+    Invariant,
+    /// A stored or built bundle is not what Hub made.
+    Bundle,
+    /// Proof of work or mining failed or was cancelled.
+    ProofOfWork,
+    /// A background task died.
+    Task,
+    /// The seed provider failed where no specific code applies.
+    Provider,
+    /// Something changed between a read and the write that depended on it.
+    Concurrent,
+}
+
+/// An internal failure: its cause, and a description for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Internal {
+    /// What broke.
+    pub cause: Cause,
+    /// For the log (never shown to callers, never a secret).
+    pub detail: String,
 }
 
 impl HubError {
@@ -166,6 +202,25 @@ impl HubError {
         matches!(self, HubError::Cancelled(_))
     }
 
+    /// An internal failure, logged here.
+    pub fn internal(cause: Cause, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        tracing::error!(?cause, "internal error: {detail}");
+        HubError::Internal(Internal { cause, detail })
+    }
+
+    /// A broken money invariant: logs an ALERT and fails a debug build on
+    /// the spot (see [`crate::invariant!`]).
+    pub fn broken_invariant(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::error!("ALERT: invariant broken: {message}");
+        debug_assert!(false, "invariant broken: {message}");
+        HubError::Internal(Internal {
+            cause: Cause::Invariant,
+            detail: message,
+        })
+    }
+
     /// An argument error built from a protocol parse error.
     pub fn argument(field: &'static str, error: hub_protocol::Error) -> Self {
         HubError::InvalidArgument {
@@ -197,3 +252,32 @@ impl fmt::Display for HubError {
 }
 
 impl std::error::Error for HubError {}
+
+impl From<StoreError> for HubError {
+    fn from(error: StoreError) -> Self {
+        let cause = match error {
+            StoreError::Corrupt { .. } => Cause::CorruptRow,
+            _ => Cause::Database,
+        };
+        HubError::internal(cause, format!("database: {error}"))
+    }
+}
+
+impl From<NodeError> for HubError {
+    fn from(error: NodeError) -> Self {
+        HubError::IotaNodeUnavailable(error.to_string())
+    }
+}
+
+/// Checks a money invariant (hub-behaviour.md §3.4) where it is cheap: when
+/// the condition is false it logs an ALERT, fails a debug build on the spot,
+/// and returns an internal error from the enclosing function, so nothing
+/// after it is written.
+#[macro_export]
+macro_rules! invariant {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err($crate::error::HubError::broken_invariant(format!($($message)+)));
+        }
+    };
+}

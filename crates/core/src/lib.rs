@@ -8,7 +8,6 @@
 //! ([`monitor`]) and keep pre-derived deposit addresses ready ([`pool`]).
 //! `core` decides; `store` and `node` only do what they are told.
 
-pub mod attacher;
 pub mod clock;
 pub mod cold;
 mod commands;
@@ -19,7 +18,7 @@ pub mod monitor;
 pub mod pool;
 pub mod sensitive;
 pub mod services;
-pub mod sweeper;
+pub mod sweep;
 mod sweeps;
 pub mod tangle;
 mod withdrawals;
@@ -28,15 +27,15 @@ use std::sync::Arc;
 
 pub use clock::{Clock, SystemClock};
 pub use cold::ColdAddress;
-pub use error::{ErrorCode, HubError};
+pub use error::{Cause, ErrorCode, HubError};
 pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
+pub use sweep::{attacher, sweeper};
 pub use withdrawals::parse_withdrawal_uuid;
 
 use hub_node::Client;
-use hub_protocol::SeedUuid;
 use hub_signer::SeedProvider;
-use hub_store::{Store, StoreError};
+use hub_store::Store;
 
 /// The Hub: every command, over a store, a node client and a seed provider.
 pub struct Hub {
@@ -98,16 +97,15 @@ impl Hub {
             .any_derived_address()
             .await
             .map_err(|e| e.to_string())?;
-        let Some((uuid, address)) = stored else {
+        let Some(stored) = stored else {
             return Ok(());
         };
-        let uuid = SeedUuid::parse(&uuid).map_err(|e| format!("stored seed UUID is malformed: {e}"))?;
         let derived = self
             .provider
-            .address(&uuid)
+            .address(&stored.seed_uuid)
             .await
             .map_err(|e| format!("cannot derive a stored address to check the salt: {e}"))?;
-        if derived.as_str() != address {
+        if derived != stored.address {
             return Err(
                 "the salt or the Argon2/security parameters (or the signing server) do not match this database: \
                  a stored address does not derive from its seed UUID"
@@ -116,10 +114,4 @@ impl Hub {
         }
         Ok(())
     }
-}
-
-/// Logs a database error and hides it from the caller.
-pub(crate) fn internal(error: StoreError) -> HubError {
-    tracing::error!("database: {error}");
-    HubError::Internal(error.to_string())
 }

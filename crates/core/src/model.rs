@@ -30,65 +30,71 @@ pub struct Stats {
     pub total_balance: u64,
 }
 
-/// Kind of a user-account ledger row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AccountEventKind {
-    /// A deposit credited when swept (database reason 0, SWEEP).
-    Deposit,
-    /// A credit of a transfer batch (reason 1).
-    Buy,
-    /// A cancelled withdrawal given back (reason 2).
-    WithdrawalCanceled,
-    /// A withdrawal reserved (reason 3).
-    Withdrawal,
-    /// A debit of a transfer batch (reason 4).
-    Sell,
+pub use hub_store::{AccountReason, AddressReason, HubAddressReason};
+
+/// How the legacy API names a stored reason: its `hub.rpc` enum value and
+/// its HTTP string. The database codes are the store's (`hub_store::Code`);
+/// these are the wire's, written here once.
+pub trait LegacyName {
+    /// The `hub.rpc` enum value.
+    fn proto(self) -> i32;
+    /// The HTTP string.
+    fn http_name(self) -> &'static str;
 }
 
-impl AccountEventKind {
-    /// The `user_account_balance.reason` value.
-    pub fn db_reason(self) -> i32 {
+impl LegacyName for AccountReason {
+    /// `hub.rpc.UserAccountBalanceEventType`.
+    fn proto(self) -> i32 {
         match self {
-            Self::Deposit => 0,
-            Self::Buy => 1,
-            Self::WithdrawalCanceled => 2,
-            Self::Withdrawal => 3,
-            Self::Sell => 4,
-        }
-    }
-
-    /// From a `user_account_balance.reason` value.
-    pub fn from_db_reason(reason: i32) -> Option<Self> {
-        [
-            Self::Deposit,
-            Self::Buy,
-            Self::WithdrawalCanceled,
-            Self::Withdrawal,
-            Self::Sell,
-        ]
-        .into_iter()
-        .find(|k| k.db_reason() == reason)
-    }
-
-    /// `hub.rpc.UserAccountBalanceEventType` value.
-    pub fn proto(self) -> i32 {
-        match self {
-            Self::Deposit => 1,
+            Self::Sweep => 1,
             Self::Buy => 2,
             Self::Withdrawal => 3,
-            Self::WithdrawalCanceled => 4,
+            Self::WithdrawalCancel => 4,
             Self::Sell => 5,
         }
     }
 
-    /// The HTTP string.
-    pub fn http_name(self) -> &'static str {
+    fn http_name(self) -> &'static str {
         match self {
-            Self::Deposit => "DEPOSIT",
+            Self::Sweep => "DEPOSIT",
             Self::Buy => "BUY",
             Self::Withdrawal => "WITHDRAWAL",
-            Self::WithdrawalCanceled => "WITHDRAWAL_CANCELED",
+            Self::WithdrawalCancel => "WITHDRAWAL_CANCELED",
             Self::Sell => "SELL",
+        }
+    }
+}
+
+impl LegacyName for AddressReason {
+    /// `hub.rpc.UserAddressBalanceReason`.
+    fn proto(self) -> i32 {
+        match self {
+            Self::Deposit => 1,
+            Self::Sweep => 2,
+        }
+    }
+
+    fn http_name(self) -> &'static str {
+        match self {
+            Self::Deposit => "UA_DEPOSIT",
+            Self::Sweep => "UA_SWEEP",
+        }
+    }
+}
+
+impl LegacyName for HubAddressReason {
+    /// `hub.rpc.HubAddressBalanceReason`.
+    fn proto(self) -> i32 {
+        match self {
+            Self::Inbound => 1,
+            Self::Outbound => 2,
+        }
+    }
+
+    fn http_name(self) -> &'static str {
+        match self {
+            Self::Inbound => "INBOUND",
+            Self::Outbound => "OUTBOUND",
         }
     }
 }
@@ -101,40 +107,13 @@ pub struct AccountEvent {
     /// When, ms since the epoch.
     pub timestamp_ms: u64,
     /// What.
-    pub kind: AccountEventKind,
+    pub kind: AccountReason,
     /// Signed amount.
     pub amount: i64,
     /// The sweep's bundle hash (deposits only; empty otherwise).
     pub sweep_bundle_hash: String,
     /// The withdrawal UUID (withdrawals and cancellations only; empty otherwise).
     pub withdrawal_uuid: String,
-}
-
-/// Kind of a deposit-address ledger row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressReason {
-    /// A confirmed deposit (database reason 0).
-    Deposit,
-    /// The address emptied by a sweep (reason 1).
-    Sweep,
-}
-
-impl AddressReason {
-    /// `hub.rpc.UserAddressBalanceReason` value.
-    pub fn proto(self) -> i32 {
-        match self {
-            Self::Deposit => 1,
-            Self::Sweep => 2,
-        }
-    }
-
-    /// The HTTP string.
-    pub fn http_name(self) -> &'static str {
-        match self {
-            Self::Deposit => "UA_DEPOSIT",
-            Self::Sweep => "UA_SWEEP",
-        }
-    }
 }
 
 /// A deposit-address ledger row.
@@ -154,33 +133,6 @@ pub struct AddressEvent {
     pub timestamp_ms: u64,
     /// The deposit's message (when stored), else empty.
     pub message: String,
-}
-
-/// Kind of a Hub-address ledger row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HubAddressReason {
-    /// Received a sweep remainder (database reason 0).
-    Inbound,
-    /// Spent as a sweep input (reason 1).
-    Outbound,
-}
-
-impl HubAddressReason {
-    /// `hub.rpc.HubAddressBalanceReason` value.
-    pub fn proto(self) -> i32 {
-        match self {
-            Self::Inbound => 1,
-            Self::Outbound => 2,
-        }
-    }
-
-    /// The HTTP string.
-    pub fn http_name(self) -> &'static str {
-        match self {
-            Self::Inbound => "INBOUND",
-            Self::Outbound => "OUTBOUND",
-        }
-    }
 }
 
 /// A Hub-address ledger row.

@@ -18,11 +18,11 @@
 
 use std::collections::HashSet;
 
-use hub_protocol::{Address, Hash};
+use hub_protocol::{Address, Amount, Hash};
 use hub_store::{Deposit, MonitoredAddress};
 
 use crate::tangle::{confirmed_bundles, synced_node, ConfirmedBundle};
-use crate::{internal, Hub, HubError};
+use crate::{Hub, HubError};
 
 /// Settings of the monitor.
 #[derive(Debug, Clone, Copy)]
@@ -63,10 +63,7 @@ pub struct PassReport {
 /// Runs one pass over every monitored address.
 pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, HubError> {
     let mut report = PassReport::default();
-    let Some(info) = synced_node(hub.node(), hub.now_ms())
-        .await
-        .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?
-    else {
+    let Some(info) = synced_node(hub.node(), hub.now_ms()).await? else {
         report.skipped_not_synced = true;
         return Ok(report);
     };
@@ -75,27 +72,20 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         let page = hub
             .store()
             .read()
-            .await
-            .map_err(internal)?
+            .await?
             .monitored_addresses(after, config.page_size)
-            .await
-            .map_err(internal)?;
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         report.addresses += page.len();
-        let addresses = parse_addresses(&page)?;
-        let balances = hub
-            .node()
-            .get_balances(&addresses)
-            .await
-            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
-        let changed: Vec<(&MonitoredAddress, Address, i64)> = page
+        let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
+        let balances = hub.node().get_balances(&addresses).await?;
+        let changed: Vec<(&MonitoredAddress, Address, Amount)> = page
             .iter()
-            .zip(addresses.iter().copied())
             .zip(balances.balances.iter())
-            .filter_map(|((row, address), node_balance)| {
-                let node_balance = i64::try_from(*node_balance).ok()?;
-                (node_balance != row.balance).then_some((row, address, node_balance))
+            .filter_map(|(row, node_balance)| {
+                let node_balance = Amount::new(*node_balance).ok()?;
+                (node_balance != row.balance).then_some((row, row.address, node_balance))
             })
             .collect();
         if changed.is_empty() {
@@ -103,9 +93,7 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         }
         report.changed += changed.len();
         let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
-        let bundles = confirmed_bundles(hub.node(), &wanted, info.latest_milestone)
-            .await
-            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
+        let bundles = confirmed_bundles(hub.node(), &wanted, info.latest_milestone).await?;
         for (row, address, node_balance) in changed {
             match settle_address(hub, config, row, address, node_balance, &bundles).await? {
                 Outcome::Credited(n) => report.credited += n,
@@ -115,15 +103,6 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         }
     }
     Ok(report)
-}
-
-fn parse_addresses(page: &[MonitoredAddress]) -> Result<Vec<Address>, HubError> {
-    page.iter()
-        .map(|row| {
-            Address::from_trytes(&row.address)
-                .map_err(|e| HubError::Internal(format!("stored address {}: {e}", row.id)))
-        })
-        .collect()
 }
 
 enum Outcome {
@@ -138,24 +117,19 @@ async fn settle_address(
     config: &MonitorConfig,
     row: &MonitoredAddress,
     address: Address,
-    node_balance: i64,
+    node_balance: Amount,
     bundles: &[ConfirmedBundle],
 ) -> Result<Outcome, HubError> {
-    let mut tx = hub.store().begin().await.map_err(internal)?;
-    let Some(credited_balance) = tx.lock_monitored_address(row.id).await.map_err(internal)? else {
+    let mut tx = hub.store().begin().await?;
+    let Some(credited_balance) = tx.lock_monitored_address(row.id).await? else {
         return Ok(Outcome::Deferred); // swept or quarantined since the page was read
     };
-    let known: HashSet<String> = tx
-        .credited_bundles(row.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .collect();
+    let known: HashSet<Hash> = tx.credited_bundles(row.id).await?.into_iter().collect();
     let mut deposits = Vec::new();
     let mut seen: HashSet<Hash> = HashSet::new();
     for bundle in bundles {
         let hash = bundle.hash();
-        if known.contains(hash.as_str()) || !seen.insert(hash) {
+        if known.contains(&hash) || !seen.insert(hash) {
             continue;
         }
         let mine: Vec<_> = bundle
@@ -166,14 +140,14 @@ async fn settle_address(
         if mine.iter().any(|t| t.value.get() < 0) {
             let reason = format!("confirmed bundle {hash} spends from this deposit address, and Hub did not make it");
             tracing::error!(address = %address, "ALERT: quarantining deposit address: {reason}");
-            tx.quarantine_address(row.id, &reason, hub.now_ms())
-                .await
-                .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
+            tx.quarantine_address(row.id, &reason, hub.now_ms()).await?;
+            tx.commit().await?;
             return Ok(Outcome::Quarantined);
         }
-        let amount: i64 = mine.iter().map(|t| t.value.get()).sum();
-        if amount > 0 {
+        let Some(amount) = Amount::checked_sum(mine.iter().map(|t| t.value.magnitude())) else {
+            continue; // beyond the supply: the node is lying; never credit it
+        };
+        if !amount.is_zero() {
             let message = mine
                 .iter()
                 .map(|t| &t.signature_message_fragment)
@@ -182,30 +156,30 @@ async fn settle_address(
             deposits.push(Deposit {
                 address_id: row.id,
                 amount,
-                tail_hash: bundle.tail.to_string(),
-                bundle_hash: hash.to_string(),
+                tail_hash: bundle.tail,
+                bundle_hash: hash,
                 message,
             });
         }
     }
-    let incoming: i64 = deposits.iter().map(|d| d.amount).sum();
-    if credited_balance.checked_add(incoming) != Some(node_balance) {
+    let incoming = Amount::checked_sum(deposits.iter().map(|d| d.amount));
+    if incoming.and_then(|incoming| credited_balance.checked_add(incoming)) != Some(node_balance) {
         tracing::warn!(
             address = %address,
-            credited = credited_balance,
-            new_confirmed = incoming,
-            node_balance,
+            credited = %credited_balance,
+            new_confirmed = ?incoming,
+            node_balance = %node_balance,
             "deposit address balance not explained by confirmed bundles yet; retrying next pass"
         );
         return Ok(Outcome::Deferred);
     }
     let mut credited = 0;
     for deposit in &deposits {
-        if tx.record_deposit(deposit, hub.now_ms()).await.map_err(internal)? {
+        if tx.record_deposit(deposit, hub.now_ms()).await? {
             credited += 1;
-            tracing::info!(address = %address, amount = deposit.amount, tail = %deposit.tail_hash, "deposit confirmed");
+            tracing::info!(address = %address, amount = %deposit.amount, tail = %deposit.tail_hash, "deposit confirmed");
         }
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     Ok(Outcome::Credited(credited))
 }

@@ -12,7 +12,7 @@ use hub_protocol::{Address, SeedUuid};
 use hub_signer::ProviderError;
 use tokio::task::JoinSet;
 
-use crate::{internal, Hub, HubError};
+use crate::{Cause, Hub, HubError};
 
 /// A new seed UUID and its address.
 pub(crate) async fn derive_address(hub: &Hub) -> Result<(SeedUuid, Address), ProviderError> {
@@ -27,24 +27,15 @@ pub(crate) async fn add_one(hub: &Hub) -> Result<(), HubError> {
     let (uuid, address) = derive_address(hub)
         .await
         .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
-    let mut tx = hub.store().begin().await.map_err(internal)?;
-    tx.add_pooled_address(uuid.as_str(), address.as_str(), hub.now_ms())
-        .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)
+    let mut tx = hub.store().begin().await?;
+    tx.add_pooled_address(&uuid, &address, hub.now_ms()).await?;
+    Ok(tx.commit().await?)
 }
 
 /// Adds addresses until the pool holds `target`, deriving up to `parallel`
 /// at a time. Returns how many were added.
 pub async fn refill(hub: &std::sync::Arc<Hub>, target: usize, parallel: usize) -> Result<usize, HubError> {
-    let size = hub
-        .store()
-        .read()
-        .await
-        .map_err(internal)?
-        .pool_size()
-        .await
-        .map_err(internal)?;
+    let size = hub.store().read().await?.pool_size().await?;
     let missing = target.saturating_sub(usize::try_from(size).unwrap_or(usize::MAX));
     let mut added = 0;
     let mut remaining = missing;
@@ -57,13 +48,11 @@ pub async fn refill(hub: &std::sync::Arc<Hub>, target: usize, parallel: usize) -
         }
         while let Some(joined) = jobs.join_next().await {
             let (uuid, address) = joined
-                .map_err(|e| HubError::Internal(format!("derivation task failed: {e}")))?
+                .map_err(|e| HubError::internal(Cause::Task, format!("derivation task failed: {e}")))?
                 .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;
-            let mut tx = hub.store().begin().await.map_err(internal)?;
-            tx.add_pooled_address(uuid.as_str(), address.as_str(), hub.now_ms())
-                .await
-                .map_err(internal)?;
-            tx.commit().await.map_err(internal)?;
+            let mut tx = hub.store().begin().await?;
+            tx.add_pooled_address(&uuid, &address, hub.now_ms()).await?;
+            tx.commit().await?;
             added += 1;
         }
         remaining -= round;

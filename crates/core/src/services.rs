@@ -11,10 +11,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::attacher::{self, AttachConfig};
 use crate::monitor::{run_pass, MonitorConfig};
 use crate::pool::refill;
-use crate::sweeper::{self, SweepConfig};
+use crate::sweep::attacher::{self, AttachConfig};
+use crate::sweep::sweeper::{self, SweepConfig};
 use crate::Hub;
 
 /// Service settings.

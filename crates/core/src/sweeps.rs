@@ -4,24 +4,17 @@
 //! reports an empty list (the original's gRPC sent one empty string).
 
 use hub_protocol::Hash;
-use hub_store::SweepRow;
+use hub_store::{SweepRow, SweepState};
 
 use crate::model::{SweepDetail, SweepEvent, SweepQuery};
-use crate::sweeper::sweep_transactions;
-use crate::{internal, Hub, HubError};
+use crate::sweep::sweep_transactions;
+use crate::{Hub, HubError};
 
 impl Hub {
     async fn sweep_event(&self, sweep: SweepRow) -> Result<SweepEvent, HubError> {
-        let withdrawal_uuids = self
-            .store
-            .read()
-            .await
-            .map_err(internal)?
-            .sweep_withdrawal_uuids(sweep.id)
-            .await
-            .map_err(internal)?;
+        let withdrawal_uuids = self.store.read().await?.sweep_withdrawal_uuids(sweep.id).await?;
         Ok(SweepEvent {
-            bundle_hash: sweep.bundle_hash,
+            bundle_hash: sweep.bundle_hash.to_string(),
             timestamp_ms: u64::try_from(sweep.created_at).unwrap_or(0),
             withdrawal_uuids,
         })
@@ -30,14 +23,7 @@ impl Hub {
     /// `SweepSubscription`: every sweep made at or after `newer_than_ms`, in order.
     pub async fn sweep_subscription(&self, newer_than_ms: u64) -> Result<Vec<SweepEvent>, HubError> {
         let newer_than = i64::try_from(newer_than_ms).unwrap_or(i64::MAX);
-        let sweeps = self
-            .store
-            .read()
-            .await
-            .map_err(internal)?
-            .sweeps_since(newer_than)
-            .await
-            .map_err(internal)?;
+        let sweeps = self.store.read().await?.sweeps_since(newer_than).await?;
         let mut events = Vec::with_capacity(sweeps.len());
         for sweep in sweeps {
             events.push(self.sweep_event(sweep).await?);
@@ -50,11 +36,9 @@ impl Hub {
             Hash::from_trytes(bundle_hash).map_err(|e| HubError::Cancelled(e.for_field("bundleHash").to_string()))?;
         self.store
             .read()
-            .await
-            .map_err(internal)?
-            .sweep_by_hash(hash.as_str())
-            .await
-            .map_err(internal)?
+            .await?
+            .sweep_by_hash(&hash)
+            .await?
             .ok_or_else(|| HubError::Cancelled("no sweep has this bundle hash".into()))
     }
 
@@ -64,11 +48,9 @@ impl Hub {
             SweepQuery::WithdrawalUuid(uuid) => self
                 .store
                 .read()
-                .await
-                .map_err(internal)?
+                .await?
                 .sweep_of_withdrawal(uuid)
-                .await
-                .map_err(internal)?
+                .await?
                 .ok_or_else(|| HubError::Cancelled("the withdrawal is unknown or not swept yet".into()))?,
             SweepQuery::BundleHash(hash) => self.find_sweep(hash).await?,
         };
@@ -78,18 +60,11 @@ impl Hub {
     /// `SweepDetail`: confirmation, the signed transactions and every tail.
     pub async fn sweep_detail(&self, bundle_hash: &str) -> Result<SweepDetail, HubError> {
         let sweep = self.find_sweep(bundle_hash).await?;
-        let tails = self
-            .store
-            .read()
-            .await
-            .map_err(internal)?
-            .sweep_tails(sweep.id)
-            .await
-            .map_err(internal)?;
+        let tails = self.store.read().await?.sweep_tails(sweep.id).await?;
         Ok(SweepDetail {
-            confirmed: sweep.state == "confirmed",
+            confirmed: sweep.state == SweepState::Confirmed,
             trytes: sweep_transactions(&sweep)?.iter().map(|t| t.to_trytes()).collect(),
-            tail_hashes: tails.into_iter().map(|t| t.hash).collect(),
+            tail_hashes: tails.into_iter().map(|t| t.hash.to_string()).collect(),
         })
     }
 }

@@ -7,13 +7,13 @@
 //! lock is taken (and the balance is re-checked under it), and an optional
 //! idempotency key makes a retried request return the first withdrawal.
 
-use hub_protocol::{Address, Tag};
+use hub_protocol::{Address, Amount, Tag};
 use hub_store::NewWithdrawal;
 use uuid::Uuid;
 
 use crate::commands::parse_payout_address;
 use crate::model::WithdrawRequest;
-use crate::{internal, Hub, HubError};
+use crate::{Hub, HubError};
 
 /// Longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
@@ -49,13 +49,10 @@ impl Hub {
                 rule: "amount must be greater than zero".into(),
             });
         }
-        let amount = i64::try_from(request.amount)
-            .ok()
-            .filter(|a| *a <= hub_protocol::SUPPLY)
-            .ok_or_else(|| HubError::InvalidArgument {
-                field: "amount",
-                rule: format!("amount must be at most the total supply ({})", hub_protocol::SUPPLY),
-            })?;
+        let amount = Amount::new(request.amount).map_err(|_| HubError::InvalidArgument {
+            field: "amount",
+            rule: format!("amount must be at most the total supply ({})", hub_protocol::SUPPLY),
+        })?;
         let payout = parse_payout_address("payoutAddress", &request.payout_address, request.validate_checksum)?;
         let tag = Tag::from_trytes_padded(&request.tag).map_err(|e| HubError::argument("tag", e))?;
         if let Some(key) = &request.idempotency_key {
@@ -69,17 +66,17 @@ impl Hub {
 
         // Read-only checks first, so the node is asked without holding a write lock.
         {
-            let mut tx = self.store.read().await.map_err(internal)?;
+            let mut tx = self.store.read().await?;
             if let Prior::Retry(uuid) = prior(&mut tx, request, amount, &payout, &tag).await? {
                 return Ok(uuid);
             }
-            if tx.is_hub_owned(payout.as_str()).await.map_err(internal)? {
+            if tx.is_hub_owned(&payout).await? {
                 return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
             }
         }
         self.ensure_unspent(payout).await?;
 
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.store.begin().await?;
         let user = match prior(&mut tx, request, amount, &payout, &tag).await? {
             Prior::Retry(uuid) => return Ok(uuid),
             Prior::New(user) => user,
@@ -89,8 +86,8 @@ impl Hub {
             uuid: &uuid,
             user_id: user.id,
             amount,
-            payout_address: payout.as_str(),
-            tag: tag.as_str(),
+            payout_address: payout,
+            tag,
             idempotency_key: request.idempotency_key.as_deref(),
         };
         let inserted = match tx.insert_withdrawal(&withdrawal, self.now_ms()).await {
@@ -101,13 +98,13 @@ impl Hub {
             (Ok(()), _) => Ok(uuid),
             // A concurrent retry with the same key won the race: answer with its withdrawal.
             (Err(e), Some(key)) => {
-                let mut tx = self.store.read().await.map_err(internal)?;
-                match tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
-                    Some(existing) => same_request(&existing, amount, payout.as_str(), tag.as_str()),
-                    None => Err(internal(e)),
+                let mut tx = self.store.read().await?;
+                match tx.withdrawal_by_key(user.id, key).await? {
+                    Some(existing) => same_request(&existing, amount, &payout, &tag),
+                    None => Err(e.into()),
                 }
             }
-            (Err(e), None) => Err(internal(e)),
+            (Err(e), None) => Err(e.into()),
         }
     }
 
@@ -118,22 +115,21 @@ impl Hub {
             field: "uuid",
             rule: "uuid must be 32 hexadecimal digits, optionally with dashes and braces".into(),
         })?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        if !tx.cancel_withdrawal(&uuid, self.now_ms()).await.map_err(internal)? {
+        let mut tx = self.store.begin().await?;
+        if !tx.cancel_withdrawal(&uuid, self.now_ms()).await? {
             return Err(HubError::WithdrawalCanNotBeCancelled);
         }
-        tx.commit().await.map_err(internal)
+        Ok(tx.commit().await?)
     }
 
     /// `WasWithdrawalCancelled`: malformed or unknown UUIDs are INVALID_UUID.
     pub async fn was_withdrawal_cancelled(&self, uuid: &str) -> Result<bool, HubError> {
         let canonical =
             parse_withdrawal_uuid(uuid).ok_or_else(|| HubError::InvalidUuid("malformed withdrawal UUID".into()))?;
-        let mut tx = self.store.read().await.map_err(internal)?;
+        let mut tx = self.store.read().await?;
         let withdrawal = tx
             .withdrawal(&canonical)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(|| HubError::InvalidUuid("unknown withdrawal".into()))?;
         Ok(withdrawal.cancelled_at.is_some())
     }
@@ -151,18 +147,14 @@ enum Prior {
 async fn prior(
     tx: &mut hub_store::Tx,
     request: &WithdrawRequest,
-    amount: i64,
+    amount: Amount,
     payout: &Address,
     tag: &Tag,
 ) -> Result<Prior, HubError> {
-    let user = tx
-        .user(&request.user_id)
-        .await
-        .map_err(internal)?
-        .ok_or(HubError::UserDoesNotExist)?;
+    let user = tx.user(&request.user_id).await?.ok_or(HubError::UserDoesNotExist)?;
     if let Some(key) = &request.idempotency_key {
-        if let Some(existing) = tx.withdrawal_by_key(user.id, key).await.map_err(internal)? {
-            return same_request(&existing, amount, payout.as_str(), tag.as_str()).map(Prior::Retry);
+        if let Some(existing) = tx.withdrawal_by_key(user.id, key).await? {
+            return same_request(&existing, amount, payout, tag).map(Prior::Retry);
         }
     }
     if user.balance < amount {
@@ -173,8 +165,13 @@ async fn prior(
 
 /// A retry with an idempotency key already used: the same request gets the
 /// same withdrawal; a different one is refused.
-fn same_request(existing: &hub_store::WithdrawalRow, amount: i64, payout: &str, tag: &str) -> Result<String, HubError> {
-    if existing.amount == amount && existing.payout_address == payout && existing.tag == tag {
+fn same_request(
+    existing: &hub_store::WithdrawalRow,
+    amount: Amount,
+    payout: &Address,
+    tag: &Tag,
+) -> Result<String, HubError> {
+    if existing.amount == amount && existing.payout_address == *payout && existing.tag == *tag {
         Ok(existing.uuid.clone())
     } else {
         Err(HubError::InvalidArgument {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use hub_core::{AccountEventKind, BalanceEvent, HubError, Transfer};
+use hub_core::{AccountReason, BalanceEvent, HubError, Transfer};
 use hub_protocol::address::ChecksumPolicy;
 use hub_protocol::Address;
 
@@ -164,13 +164,13 @@ async fn transfer_batches(db: Db) {
     assert_eq!(hub.get_balance("c").await.unwrap().available, 80);
     assert_eq!(hub.get_stats().await.unwrap().total_balance, before);
     let history = hub.get_user_history("b", 0).await.unwrap();
-    let kinds: Vec<(AccountEventKind, i64)> = history.iter().map(|e| (e.kind, e.amount)).collect();
+    let kinds: Vec<(AccountReason, i64)> = history.iter().map(|e| (e.kind, e.amount)).collect();
     assert_eq!(
         kinds,
         vec![
-            (AccountEventKind::Buy, 100),
-            (AccountEventKind::Sell, -50),
-            (AccountEventKind::Buy, 140)
+            (AccountReason::Buy, 100),
+            (AccountReason::Sell, -50),
+            (AccountReason::Buy, 140)
         ]
     );
     assert!(history
@@ -188,7 +188,9 @@ async fn transfer_batches(db: Db) {
         .all(|e| e.timestamp_ms > last));
     // Buys and sells never appear in the balance subscription.
     let events = hub.balance_subscription(0).await.unwrap();
-    assert!(events.iter().all(|e| !matches!(e, BalanceEvent::UserAccount(a) if matches!(a.kind, AccountEventKind::Buy | AccountEventKind::Sell))));
+    assert!(events.iter().all(
+        |e| !matches!(e, BalanceEvent::UserAccount(a) if matches!(a.kind, AccountReason::Buy | AccountReason::Sell))
+    ));
     assert!(ctx.mismatches().await.is_empty());
     ctx.finish().await;
 }

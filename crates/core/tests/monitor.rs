@@ -7,7 +7,7 @@ use common::*;
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::{AddressReason, BalanceEvent};
 use hub_protocol::bundle::{BundleBuilder, Input, Output};
-use hub_protocol::{wots, SecurityLevel, SeedUuid};
+use hub_protocol::{wots, SecurityLevel};
 use serde_json::json;
 
 const CONFIG: MonitorConfig = MonitorConfig {
@@ -62,9 +62,9 @@ async fn confirmed_deposits_are_recorded_once(db: Db) {
     );
     assert_eq!(events[0].message, "");
     let mut tx = hub.store().read().await.unwrap();
-    let logged = tx.events_of_kind("deposit_confirmed").await.unwrap();
+    let logged = tx.events_of_kind(hub_store::EventKind::DepositConfirmed).await.unwrap();
     assert_eq!(logged.len(), 1);
-    assert_eq!(logged[0].2, 1_000);
+    assert_eq!(logged[0].amount, 1_000);
     drop(tx);
 
     // Another pass, a reattachment of the deposit bundle, and a restarted Hub credit nothing more.
@@ -175,9 +175,9 @@ async fn an_unexpected_spend_quarantines_the_address(db: Db) {
     // Someone with the key (an exported seed, a thief) spends the deposit address.
     let uuid = {
         let mut tx = hub.store().read().await.unwrap();
-        tx.user_address(&victim).await.unwrap().unwrap().seed_uuid
+        tx.user_address(&address(&victim)).await.unwrap().unwrap().seed_uuid
     };
-    let seed = provider().as_ref().seed_of(&SeedUuid::parse(&uuid).unwrap()).await;
+    let seed = provider().as_ref().seed_of(&uuid).await;
     let thief = address(&("T".repeat(80) + "9"));
     let bundle = BundleBuilder::new(1_700_000_000)
         .unwrap()
@@ -198,9 +198,15 @@ async fn an_unexpected_spend_quarantines_the_address(db: Db) {
     let report = run_pass(hub, &CONFIG).await.unwrap();
     assert_eq!((report.quarantined, report.credited), (1, 1), "{report:?}");
     let mut tx = hub.store().read().await.unwrap();
-    let row = tx.user_address(&victim).await.unwrap().unwrap();
+    let row = tx.user_address(&address(&victim)).await.unwrap().unwrap();
     assert!(row.quarantined);
-    assert_eq!(tx.events_of_kind("address_quarantined").await.unwrap().len(), 1);
+    assert_eq!(
+        tx.events_of_kind(hub_store::EventKind::AddressQuarantined)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     drop(tx);
     // Quarantined addresses are no longer monitored; the process goes on.
     let report = run_pass(hub, &CONFIG).await.unwrap();

@@ -21,7 +21,7 @@ use common::*;
 use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
-use hub_core::{AccountEventKind, HubError, SweepQuery, WithdrawRequest};
+use hub_core::{AccountReason, HubError, SweepQuery, WithdrawRequest};
 use serde_json::json;
 
 const PAYOUT_AMOUNT: u64 = 400;
@@ -121,7 +121,8 @@ async fn reads_answer(ctx: &Ctx, s: &Scenario) {
 /// Sweeps not yet confirmed (planned or signed).
 async fn unconfirmed_sweeps(ctx: &Ctx) -> usize {
     let mut tx = ctx.hub.store().read().await.unwrap();
-    tx.sweeps_in_state("planned").await.unwrap().len() + tx.sweeps_in_state("signed").await.unwrap().len()
+    tx.sweeps_in_state(hub_store::SweepState::Planned).await.unwrap().len()
+        + tx.sweeps_in_state(hub_store::SweepState::Signed).await.unwrap().len()
 }
 
 /// Nothing left to do: no deposit waiting, the withdrawal swept, every sweep confirmed.
@@ -163,7 +164,7 @@ async fn assert_books(ctx: &Ctx, s: &Scenario) {
         let history = hub.get_user_history(user, 0).await.unwrap();
         let mut credited: Vec<i64> = history
             .iter()
-            .filter(|e| e.kind == AccountEventKind::Deposit)
+            .filter(|e| e.kind == AccountReason::Sweep)
             .map(|e| e.amount)
             .collect();
         credited.sort();
@@ -171,7 +172,7 @@ async fn assert_books(ctx: &Ctx, s: &Scenario) {
         assert!(
             history
                 .iter()
-                .filter(|e| e.kind == AccountEventKind::Deposit)
+                .filter(|e| e.kind == AccountReason::Sweep)
                 .all(|e| sweeps.iter().any(|s| s.bundle_hash == e.sweep_bundle_hash)),
             "credited by a known sweep"
         );
@@ -188,18 +189,10 @@ async fn assert_books(ctx: &Ctx, s: &Scenario) {
     let ann = hub.get_user_history("ann", 0).await.unwrap();
     let withdrawals: Vec<_> = ann
         .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                AccountEventKind::Withdrawal | AccountEventKind::WithdrawalCanceled
-            )
-        })
+        .filter(|e| matches!(e.kind, AccountReason::Withdrawal | AccountReason::WithdrawalCancel))
         .map(|e| (e.kind, e.amount))
         .collect();
-    assert_eq!(
-        withdrawals,
-        vec![(AccountEventKind::Withdrawal, -(PAYOUT_AMOUNT as i64))]
-    );
+    assert_eq!(withdrawals, vec![(AccountReason::Withdrawal, -(PAYOUT_AMOUNT as i64))]);
     let paying: Vec<_> = sweeps
         .iter()
         .filter(|e| e.withdrawal_uuids.contains(&s.withdrawal))

@@ -27,7 +27,7 @@ async fn a_crash_between_planning_and_signing_resumes_the_same_bundle(db: Db) {
         .await
         .unwrap()
         .expect("something to sweep");
-    assert_eq!(planned.state, "planned");
+    assert_eq!(planned.state, hub_store::SweepState::Planned);
     // "Crash": a new Hub over the same database finds the planned sweep.
     let store = hub_store::Store::connect(&ctx.db.url).await.unwrap();
     let restarted = hub_core::Hub::new(
@@ -40,7 +40,7 @@ async fn a_crash_between_planning_and_signing_resumes_the_same_bundle(db: Db) {
     assert_eq!(report.resumed, 1);
     assert!(report.swept.is_none(), "nothing else to sweep");
     let mut tx = restarted.store().read().await.unwrap();
-    let signed = tx.sweeps_in_state("signed").await.unwrap();
+    let signed = tx.sweeps_in_state(hub_store::SweepState::Signed).await.unwrap();
     assert_eq!(signed.len(), 1);
     assert_eq!(
         signed[0].bundle_hash, planned.bundle_hash,
@@ -166,7 +166,7 @@ async fn layout(ctx: &Ctx, bundle: &str) -> Vec<(String, i64)> {
         .read()
         .await
         .unwrap()
-        .sweep_by_hash(bundle)
+        .sweep_by_hash(&hub_protocol::Hash::from_trytes(bundle).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -285,7 +285,7 @@ async fn layout_ledgers_and_hub_inputs(db: Db) {
         .read()
         .await
         .unwrap()
-        .sweep_by_hash(&third)
+        .sweep_by_hash(&hub_protocol::Hash::from_trytes(&third).unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -6,9 +6,7 @@ mod common;
 use common::*;
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
-use hub_core::{
-    AccountEventKind, AddressReason, BalanceEvent, HubAddressReason, HubError, SweepQuery, WithdrawRequest,
-};
+use hub_core::{AccountReason, AddressReason, BalanceEvent, HubAddressReason, HubError, SweepQuery, WithdrawRequest};
 use hub_protocol::validate::{validate, Options};
 use hub_protocol::wots::normalized_has_m;
 
@@ -35,7 +33,7 @@ async fn deposit_sweep_withdraw(db: Db) {
     let history = hub.get_user_history("olga", 0).await.unwrap();
     assert_eq!(
         (history[0].kind, history[0].sweep_bundle_hash.as_str()),
-        (AccountEventKind::Deposit, first.as_str())
+        (AccountReason::Sweep, first.as_str())
     );
     // Nothing left to sweep: the next tick does nothing.
     assert!(sweeper::run_tick(hub, &SweepConfig::default())
@@ -97,7 +95,7 @@ async fn deposit_sweep_withdraw(db: Db) {
 
     // The stored bundles are valid: signatures verify, values sum to zero.
     let mut tx = hub.store().read().await.unwrap();
-    let confirmed = tx.sweeps_in_state("confirmed").await.unwrap();
+    let confirmed = tx.sweeps_in_state(hub_store::SweepState::Confirmed).await.unwrap();
     assert_eq!(confirmed.len(), 2);
     for sweep in &confirmed {
         let txs = sweeper::sweep_transactions(sweep).unwrap();
@@ -107,8 +105,14 @@ async fn deposit_sweep_withdraw(db: Db) {
     let tail_tx = sweeper::sweep_transactions(&confirmed[1]).unwrap();
     let paid = tail_tx.iter().find(|t| t.address == payout_address).unwrap();
     assert_eq!(paid.tag.as_str(), "PAYOUT999999999999999999999");
-    assert_eq!(confirmed[1].bundle_hash, second);
-    assert_eq!(tx.events_of_kind("sweep_confirmed").await.unwrap().len(), 2);
+    assert_eq!(confirmed[1].bundle_hash.as_str(), second);
+    assert_eq!(
+        tx.events_of_kind(hub_store::EventKind::SweepConfirmed)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     drop(tx);
 
     // Sweep reads: subscription, info by withdrawal or hash, detail.
@@ -168,7 +172,7 @@ async fn deposit_sweep_withdraw(db: Db) {
     // BalanceSubscription after the sweeps: the deposit credited with the sweep hash, the
     // address emptied by it, the remainder received by a Hub address, a Hub input spent.
     let events = hub.balance_subscription(0).await.unwrap();
-    assert!(events.iter().any(|e| matches!(e, BalanceEvent::UserAccount(a) if a.kind == AccountEventKind::Deposit && a.amount == 1_000 && a.sweep_bundle_hash == first)));
+    assert!(events.iter().any(|e| matches!(e, BalanceEvent::UserAccount(a) if a.kind == AccountReason::Sweep && a.amount == 1_000 && a.sweep_bundle_hash == first)));
     assert!(events.iter().any(|e| matches!(e, BalanceEvent::UserAddress(a) if a.reason == AddressReason::Sweep && a.amount == -1_000 && a.hash == first)));
     assert!(events.iter().any(|e| matches!(e, BalanceEvent::HubAddress(h) if h.reason == HubAddressReason::Inbound && h.amount == 1_500 && h.sweep_bundle_hash == first)));
     assert!(events.iter().any(|e| matches!(e, BalanceEvent::HubAddress(h) if h.reason == HubAddressReason::Outbound && h.amount == -1_500 && h.sweep_bundle_hash == second)));

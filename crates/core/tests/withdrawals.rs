@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use hub_core::{AccountEventKind, HubError, WithdrawRequest};
+use hub_core::{AccountReason, HubError, WithdrawRequest};
 use serde_json::json;
 
 fn payout() -> String {
@@ -154,7 +154,7 @@ async fn withdraw_and_cancel(db: Db) {
     let last = history.last().unwrap();
     assert_eq!(
         (last.kind, last.amount, last.withdrawal_uuid.as_str()),
-        (AccountEventKind::Withdrawal, -40, uuid.as_str())
+        (AccountReason::Withdrawal, -40, uuid.as_str())
     );
     assert!(!hub.was_withdrawal_cancelled(&uuid).await.unwrap());
 
@@ -171,7 +171,7 @@ async fn withdraw_and_cancel(db: Db) {
     let last = history.last().unwrap();
     assert_eq!(
         (last.kind, last.amount, last.withdrawal_uuid.as_str()),
-        (AccountEventKind::WithdrawalCanceled, 40, uuid.as_str())
+        (AccountReason::WithdrawalCancel, 40, uuid.as_str())
     );
     let unknown = "0f8fad5b-d9cb-469f-a165-70867728950e";
     assert_eq!(

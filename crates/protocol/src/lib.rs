@@ -12,6 +12,7 @@
 //! independent libraries; proof of work is our own (`hub-pow`).
 
 pub mod address;
+pub mod amount;
 pub mod attach;
 pub mod bundle;
 pub mod error;
@@ -24,9 +25,10 @@ pub mod validate;
 pub mod wots;
 
 pub use address::Address;
+pub use amount::Amount;
 pub use error::Error;
 pub use seed::{Argon2Mode, Argon2Params, Salt, SecurityLevel, Seed, SeedUuid};
-pub use transaction::Transaction;
+pub use transaction::{Transaction, Value};
 pub use types::{Fragment, Hash, Nonce, Tag};
 
 /// The total supply of legacy IOTA tokens; no value may exceed it in magnitude.

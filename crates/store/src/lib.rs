@@ -11,10 +11,23 @@
 //! write lock when it begins (`BEGIN IMMEDIATE`), on PostgreSQL rows are
 //! locked with `FOR UPDATE`, so a read-check-write sequence is never raced.
 //!
-//! The store decides nothing: it reads and writes what it is told.
+//! The store decides nothing: it reads and writes what it is told. Rows
+//! come back in protocol types, parsed once (`rows`); codes are named once
+//! (`codes`); the operations are grouped by aggregate, one module each.
 
+mod checks;
+mod codes;
+mod deposit_addresses;
+mod events;
+mod hub_addresses;
+mod keys;
+mod pool;
 mod rows;
+mod sql;
+mod sweeps;
 mod tx;
+mod users;
+mod withdrawals;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +35,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use codes::{AccountReason, AddressReason, Code, EventKind, HubAddressReason, SweepState};
+pub use keys::Binding;
 pub use rows::*;
 pub use tx::Tx;
 
@@ -38,8 +53,15 @@ pub enum StoreError {
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
     /// A stored value is not what the schema promises.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
+    #[error("corrupt row: {table}.{column}: {reason}")]
+    Corrupt {
+        /// The table (or query) it was read from.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// What is wrong with it (never the value of a secret).
+        reason: String,
+    },
 }
 
 /// Which engine a store runs on.

@@ -1,4 +1,13 @@
-//! Plain records read from and written to the database.
+//! Records read from and written to the database, in protocol types.
+//!
+//! Each row is parsed once, in its row mapper (see `sql::Columns`): an
+//! address is an [`Address`], a hash a [`Hash`], money an [`Amount`] or a
+//! signed [`Value`], a code one of the enums of `codes`. Nothing above the
+//! store re-parses a stored string.
+
+use hub_protocol::{Address, Amount, Hash, SeedUuid, Tag, Value};
+
+use crate::codes::{AccountReason, AddressReason, HubAddressReason, SweepState};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,7 +17,7 @@ pub struct UserRow {
     /// The API `userId`.
     pub identifier: String,
     /// Cached available balance.
-    pub balance: i64,
+    pub balance: Amount,
 }
 
 /// A deposit address.
@@ -16,16 +25,16 @@ pub struct UserRow {
 pub struct UserAddressRow {
     /// Internal id.
     pub id: i64,
-    /// 81 trytes.
-    pub address: String,
+    /// The address.
+    pub address: Address,
     /// Owner's internal id.
     pub user_id: i64,
     /// Owner's `userId`.
     pub identifier: String,
     /// The seed UUID the address derives from.
-    pub seed_uuid: String,
+    pub seed_uuid: SeedUuid,
     /// Cached balance: confirmed deposits not yet swept.
-    pub balance: i64,
+    pub balance: Amount,
     /// Whether a sweep emptied it.
     pub swept: bool,
     /// Set when an outgoing spend nobody expected was seen.
@@ -37,24 +46,10 @@ pub struct UserAddressRow {
 pub struct MonitoredAddress {
     /// Internal id.
     pub id: i64,
-    /// 81 trytes.
-    pub address: String,
+    /// The address.
+    pub address: Address,
     /// Credited deposits so far.
-    pub balance: i64,
-}
-
-/// Reasons of `user_account_balance` rows (hub-behaviour.md §3.2).
-pub mod account_reason {
-    /// A deposit credited when swept.
-    pub const SWEEP: i32 = 0;
-    /// Credit of a transfer batch.
-    pub const BUY: i32 = 1;
-    /// A cancelled withdrawal returned.
-    pub const WITHDRAWAL_CANCEL: i32 = 2;
-    /// A withdrawal reserved.
-    pub const WITHDRAWAL: i32 = 3;
-    /// Debit of a transfer batch.
-    pub const SELL: i32 = 4;
+    pub balance: Amount,
 }
 
 /// A row to append to the user-account ledger.
@@ -63,9 +58,9 @@ pub struct AccountEntry {
     /// Internal user id.
     pub user_id: i64,
     /// Signed amount.
-    pub amount: i64,
-    /// One of [`account_reason`].
-    pub reason: i32,
+    pub amount: Value,
+    /// Why.
+    pub reason: AccountReason,
     /// Sweep id (reason SWEEP).
     pub sweep: Option<i64>,
     /// Withdrawal id (withdrawal reasons).
@@ -78,11 +73,11 @@ pub struct AccountEntryRow {
     /// `userId`.
     pub identifier: String,
     /// Signed amount.
-    pub amount: i64,
-    /// Database reason.
-    pub reason: i32,
+    pub amount: Value,
+    /// Why.
+    pub reason: AccountReason,
     /// Sweep bundle hash, if any.
-    pub sweep_bundle_hash: Option<String>,
+    pub sweep_bundle_hash: Option<Hash>,
     /// Withdrawal UUID, if any.
     pub withdrawal_uuid: Option<String>,
     /// ms since the epoch.
@@ -95,15 +90,15 @@ pub struct AddressEntryRow {
     /// Owner's `userId`.
     pub identifier: String,
     /// The address.
-    pub address: String,
+    pub address: Address,
     /// Signed amount.
-    pub amount: i64,
-    /// 0 deposit, 1 sweep.
-    pub reason: i32,
+    pub amount: Value,
+    /// Why.
+    pub reason: AddressReason,
     /// Deposit tail hash.
-    pub tail_hash: Option<String>,
+    pub tail_hash: Option<Hash>,
     /// Sweep bundle hash.
-    pub sweep_bundle_hash: Option<String>,
+    pub sweep_bundle_hash: Option<Hash>,
     /// Deposit message.
     pub message: Option<String>,
     /// ms since the epoch.
@@ -114,13 +109,13 @@ pub struct AddressEntryRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubEntryRow {
     /// The Hub address.
-    pub address: String,
+    pub address: Address,
     /// Signed amount.
-    pub amount: i64,
-    /// 0 inbound, 1 outbound.
-    pub reason: i32,
+    pub amount: Value,
+    /// Why.
+    pub reason: HubAddressReason,
     /// The sweep's bundle hash.
-    pub sweep_bundle_hash: String,
+    pub sweep_bundle_hash: Hash,
     /// ms since the epoch.
     pub occured_at: i64,
 }
@@ -131,11 +126,11 @@ pub struct Deposit {
     /// Deposit address id.
     pub address_id: i64,
     /// Amount (positive).
-    pub amount: i64,
+    pub amount: Amount,
     /// Tail of the depositing bundle.
-    pub tail_hash: String,
+    pub tail_hash: Hash,
     /// Hash of the depositing bundle.
-    pub bundle_hash: String,
+    pub bundle_hash: Hash,
     /// Message of the depositing transaction, if kept.
     pub message: Option<String>,
 }
@@ -150,11 +145,11 @@ pub struct WithdrawalRow {
     /// Internal user id.
     pub user_id: i64,
     /// Tokens (positive).
-    pub amount: i64,
-    /// Where they go (81 trytes).
-    pub payout_address: String,
-    /// 27-tryte tag.
-    pub tag: String,
+    pub amount: Amount,
+    /// Where they go.
+    pub payout_address: Address,
+    /// Tag of the payout transaction.
+    pub tag: Tag,
     /// The sweep paying it, once swept.
     pub sweep: Option<i64>,
     /// When requested, ms.
@@ -173,28 +168,28 @@ pub struct NewWithdrawal<'a> {
     /// Internal user id.
     pub user_id: i64,
     /// Tokens (positive).
-    pub amount: i64,
-    /// 81 trytes.
-    pub payout_address: &'a str,
-    /// 27 trytes.
-    pub tag: &'a str,
+    pub amount: Amount,
+    /// Where they go.
+    pub payout_address: Address,
+    /// Tag of the payout transaction.
+    pub tag: Tag,
     /// The client's idempotency key.
     pub idempotency_key: Option<&'a str>,
 }
 
-/// A deposit address a sweep may empty.
+/// An address a sweep may empty: a deposit address (with its owner) or a Hub address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FundedAddress {
-    /// Internal id.
+    /// Internal id (of `user_address` or `hub_address`).
     pub id: i64,
-    /// 81 trytes.
-    pub address: String,
+    /// The address.
+    pub address: Address,
     /// Its seed UUID.
-    pub seed_uuid: String,
+    pub seed_uuid: SeedUuid,
     /// Confirmed, unswept balance.
-    pub balance: i64,
-    /// Owner's internal id.
-    pub user_id: i64,
+    pub balance: Amount,
+    /// Owner's internal id; `None` for a Hub address.
+    pub user_id: Option<i64>,
 }
 
 /// A sweep.
@@ -203,11 +198,11 @@ pub struct SweepRow {
     /// Internal id.
     pub id: i64,
     /// Bundle hash.
-    pub bundle_hash: String,
-    /// Transactions in index order, concatenated (signed once `state` is `signed`).
+    pub bundle_hash: Hash,
+    /// Transactions in index order, concatenated (signed once `state` is `Signed`).
     pub trytes: String,
-    /// `planned`, `signed` or `confirmed`.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: SweepState,
     /// When planned, ms.
     pub created_at: i64,
 }
@@ -216,7 +211,7 @@ pub struct SweepRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailRow {
     /// Tail transaction hash.
-    pub hash: String,
+    pub hash: Hash,
     /// Whether it is the confirmed one.
     pub confirmed: bool,
     /// When recorded, ms.
@@ -228,12 +223,43 @@ pub struct TailRow {
 pub struct HubAddressRow {
     /// Internal id.
     pub id: i64,
-    /// 81 trytes.
-    pub address: String,
+    /// The address.
+    pub address: Address,
     /// Its seed UUID; `None` while exported to cold storage.
-    pub seed_uuid: Option<String>,
+    pub seed_uuid: Option<SeedUuid>,
     /// Excluded from sweeps.
     pub cold: bool,
     /// Cached balance.
-    pub balance: i64,
+    pub balance: Amount,
+}
+
+/// An input of a sweep, for signing: the key and the address it spends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepInput {
+    /// The key's seed UUID.
+    pub seed_uuid: SeedUuid,
+    /// The address it spends.
+    pub address: Address,
+}
+
+/// A seed UUID with the address it derives (for the start-up check and the pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedAddress {
+    /// The seed UUID.
+    pub seed_uuid: SeedUuid,
+    /// The address at index 0 of its seed.
+    pub address: Address,
+}
+
+/// An event-log row (for tests and reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// The user it concerns.
+    pub user_id: Option<i64>,
+    /// The address it concerns.
+    pub address: Option<String>,
+    /// Signed amount (0 when none).
+    pub amount: i64,
+    /// A hash it refers to.
+    pub reference: Option<String>,
 }

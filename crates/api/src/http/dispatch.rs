@@ -5,7 +5,7 @@
 //! `withdrawalUuid` in subscription events), so existing HTTP clients keep
 //! working (hub-behaviour.md §2.3).
 
-use hub_core::{AccountEvent, BalanceEvent};
+use hub_core::{AccountEvent, BalanceEvent, LegacyName};
 
 use super::args::{Args, Failure};
 use super::json::LegacyObject;

@@ -267,7 +267,7 @@ pub mod sample {
         AccountEvent {
             user_id: "user/1".into(),
             timestamp_ms: 1_500_000_000_000,
-            kind: AccountEventKind::Deposit,
+            kind: AccountReason::Sweep,
             amount: 700,
             sweep_bundle_hash: "B".repeat(81),
             withdrawal_uuid: String::new(),
@@ -278,7 +278,7 @@ pub mod sample {
         AccountEvent {
             user_id: "user/1".into(),
             timestamp_ms: 1_500_000_000_001,
-            kind: AccountEventKind::Withdrawal,
+            kind: AccountReason::Withdrawal,
             amount: -300,
             sweep_bundle_hash: String::new(),
             withdrawal_uuid: "0b4f6d5e-1c55-4a8e-8f0e-5d1d0a7c1d1e".into(),

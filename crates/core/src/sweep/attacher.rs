@@ -1,0 +1,299 @@
+//! The attacher: gets signed sweeps onto the Tangle and confirmed
+//! (hub-behaviour.md §7), the *signed → confirmed* step of the sweep state
+//! machine, as *observe* (node calls) → [`decide`] (pure) → *act*.
+//!
+//! Fixes over the original: a node error skips that sweep for this tick and
+//! never stops the service; confirmation is seen through any attachment,
+//! ours or a third party's; confirming a sweep emits an event. Attachment
+//! never re-signs: it reuses the stored, signed transactions.
+
+use hub_node::FindQuery;
+use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
+use hub_protocol::bundle::{BundleBuilder, Output};
+use hub_protocol::{Address, Hash, Transaction};
+use hub_store::{SweepRow, SweepState};
+
+use super::decide::{decide, on_tips, Decision, Observation, ObservedTail, OnTips};
+use super::sweep_transactions;
+use crate::crash::{self, CrashPoint};
+use crate::{Cause, Hub, HubError};
+
+/// Recorded tails asked about consistency per sweep and tick, newest first:
+/// a bound on node calls however many copies of a sweep exist.
+const CONSISTENCY_CHECKS_MAX: usize = 16;
+
+/// Who does the proof of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowMode {
+    /// In-process (`hub-pow`).
+    Local,
+    /// The node's `attachToTangle`.
+    Remote,
+}
+
+/// Attachment settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachConfig {
+    /// Proof-of-work weight.
+    pub mwm: u8,
+    /// Tip-selection depth for reattachments.
+    pub depth: u32,
+    /// A tail older than this is reattached rather than promoted.
+    pub max_promotion_age_ms: i64,
+    /// Who does the proof of work.
+    pub pow: PowMode,
+}
+
+impl Default for AttachConfig {
+    fn default() -> Self {
+        Self {
+            mwm: 9,
+            depth: 3,
+            max_promotion_age_ms: 30 * 60 * 1000,
+            pow: PowMode::Local,
+        }
+    }
+}
+
+/// What happened to one sweep in a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A tail is confirmed: the sweep is done.
+    Confirmed,
+    /// A young consistent tail was promoted.
+    Promoted,
+    /// A new attachment was made.
+    Reattached,
+}
+
+/// Attends every signed, unconfirmed sweep once; a failure on one sweep is
+/// logged and the others go on.
+pub async fn run_tick(hub: &Hub, config: &AttachConfig) -> Result<Vec<(String, Result<Action, HubError>)>, HubError> {
+    let sweeps = hub.store().read().await?.sweeps_in_state(SweepState::Signed).await?;
+    let mut results = Vec::new();
+    for sweep in sweeps {
+        let outcome = attend(hub, config, &sweep).await;
+        if let Err(e) = &outcome {
+            tracing::warn!(bundle = %sweep.bundle_hash, "attachment skipped this tick: {e}");
+        }
+        results.push((sweep.bundle_hash.to_string(), outcome));
+    }
+    Ok(results)
+}
+
+async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
+    let observed = observe(hub, config, sweep).await?;
+    let decision = decide(&observed, hub.now_ms(), config.max_promotion_age_ms);
+    act(hub, config, sweep, &observed, decision).await
+}
+
+/// What the node says of every attachment of the sweep. Stops asking once
+/// one of ours is confirmed (nothing else can change the decision).
+async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Observation, HubError> {
+    let milestone = hub.node().get_node_info().await?.latest_milestone;
+    let recorded = hub.store().read().await?.sweep_tails(sweep.id).await?;
+    let hashes: Vec<Hash> = recorded.iter().map(|t| t.hash).collect();
+    let confirmed = included(hub, &hashes, &[milestone]).await?;
+    let mut tails: Vec<ObservedTail> = recorded
+        .iter()
+        .zip(confirmed)
+        .map(|(t, confirmed)| ObservedTail {
+            hash: t.hash,
+            recorded_at_ms: Some(t.created_at),
+            confirmed,
+            consistent: None,
+        })
+        .collect();
+    if tails.iter().any(|t| t.confirmed) {
+        return Ok(Observation { tails });
+    }
+    for tail in third_party_tails(hub, sweep, &hashes).await? {
+        tails.push(tail);
+    }
+    let third_party: Vec<Hash> = tails
+        .iter()
+        .filter(|t| t.recorded_at_ms.is_none())
+        .map(|t| t.hash)
+        .collect();
+    let third_confirmed = included(hub, &third_party, &[milestone]).await?;
+    for (tail, confirmed) in tails
+        .iter_mut()
+        .filter(|t| t.recorded_at_ms.is_none())
+        .zip(third_confirmed)
+    {
+        tail.confirmed = confirmed;
+    }
+    if tails.iter().any(|t| t.confirmed) {
+        return Ok(Observation { tails });
+    }
+    let now = hub.now_ms();
+    let mut checks = 0;
+    for tail in &mut tails {
+        let young = tail
+            .recorded_at_ms
+            .is_none_or(|at| now.saturating_sub(at) < config.max_promotion_age_ms);
+        if young && checks < CONSISTENCY_CHECKS_MAX {
+            tail.consistent = Some(is_consistent(hub, tail.hash).await?);
+            checks += 1;
+        }
+    }
+    Ok(Observation { tails })
+}
+
+/// Tails of the sweep's bundle on the node that Hub has not recorded
+/// (anyone may reattach a signed bundle).
+async fn third_party_tails(hub: &Hub, sweep: &SweepRow, recorded: &[Hash]) -> Result<Vec<ObservedTail>, HubError> {
+    let node = hub.node();
+    let members = node
+        .find_transactions(&FindQuery {
+            bundles: vec![sweep.bundle_hash],
+            ..FindQuery::default()
+        })
+        .await?;
+    let transactions = node.get_trytes(&members).await?;
+    Ok(members
+        .iter()
+        .zip(transactions)
+        .filter(|(h, tx)| tx.as_ref().is_some_and(Transaction::is_tail) && !recorded.contains(h))
+        .map(|(h, _)| ObservedTail {
+            hash: *h,
+            recorded_at_ms: None,
+            confirmed: false,
+            consistent: None,
+        })
+        .collect())
+}
+
+/// Carries out the decision.
+async fn act(
+    hub: &Hub,
+    config: &AttachConfig,
+    sweep: &SweepRow,
+    observed: &Observation,
+    decision: Decision,
+) -> Result<Action, HubError> {
+    if let Decision::Confirm(tail) = decision {
+        return confirm(hub, sweep, tail).await;
+    }
+    for tail in observed.to_record() {
+        record_tail(hub, sweep, tail).await?;
+    }
+    if let Decision::Promote(tail) = decision {
+        match promote(hub, config, tail).await {
+            Ok(()) => return Ok(Action::Promoted),
+            Err(e) => tracing::warn!(bundle = %sweep.bundle_hash, "promotion failed, reattaching: {e}"),
+        }
+    }
+    reattach(hub, config, sweep, &observed.recorded()).await
+}
+
+/// Whether a tail may still confirm. A tail the node refuses to judge (it
+/// never kept it: a dropped broadcast, another node behind the same
+/// endpoint list, a restart or pruning) counts as inconsistent, so the
+/// sweep is reattached rather than stalled.
+async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
+    match hub.node().check_consistency(&[tail]).await {
+        Ok(consistency) => Ok(consistency.state),
+        Err(hub_node::NodeError::Refused { message, .. }) => {
+            tracing::info!(%tail, "node does not judge this tail ({message}); treating it as inconsistent");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `getInclusionStates(tails, tips)`, nothing asked for no tails.
+async fn included(hub: &Hub, tails: &[Hash], tips: &[Hash]) -> Result<Vec<bool>, HubError> {
+    if tails.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(hub.node().get_inclusion_states(tails, tips).await?)
+}
+
+/// Records an attachment of the sweep (ours or a third party's).
+async fn record_tail(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<(), HubError> {
+    let mut tx = hub.store().begin().await?;
+    tx.add_sweep_tail(sweep.id, &tail, hub.now_ms()).await?;
+    Ok(tx.commit().await?)
+}
+
+async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubError> {
+    let mut tx = hub.store().begin().await?;
+    tx.confirm_sweep(sweep.id, &tail, hub.now_ms()).await?;
+    tx.commit().await?;
+    crash::at(CrashPoint::SweepConfirmed);
+    tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep confirmed");
+    Ok(Action::Confirmed)
+}
+
+/// Does proof of work on `transactions` (index order) on top of the tips.
+async fn attach(
+    hub: &Hub,
+    config: &AttachConfig,
+    transactions: Vec<Transaction>,
+    trunk: Hash,
+    branch: Hash,
+) -> Result<Vec<Transaction>, HubError> {
+    match config.pow {
+        PowMode::Remote => Ok(hub
+            .node()
+            .attach_to_tangle(trunk, branch, config.mwm, &transactions)
+            .await?),
+        PowMode::Local => {
+            let options = AttachOptions {
+                min_weight_magnitude: config.mwm,
+                threads: 0,
+                timestamp_ms: hub.now_ms(),
+            };
+            tokio::task::spawn_blocking(move || {
+                attach_bundle(&transactions, trunk, branch, &options, &Cancel::default())
+            })
+            .await
+            .map_err(|e| HubError::internal(Cause::Task, format!("proof of work task: {e}")))?
+            .map_err(|e| HubError::internal(Cause::ProofOfWork, format!("proof of work: {e}")))?
+            .ok_or_else(|| HubError::internal(Cause::ProofOfWork, "proof of work cancelled"))
+        }
+    }
+}
+
+async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
+    hub.node().store_transactions(attached).await?;
+    Ok(hub.node().broadcast_transactions(attached).await?)
+}
+
+/// Attaches the sweep again on fresh tips and records the new tail, unless
+/// the tips already approve one of its attachments (see [`on_tips`]).
+async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: &[Hash]) -> Result<Action, HubError> {
+    let (trunk, branch) = hub.node().get_transactions_to_approve(config.depth, None).await?;
+    let approved = included(hub, recorded, &[trunk, branch]).await?;
+    let approved: Vec<(Hash, bool)> = recorded.iter().copied().zip(approved).collect();
+    if let OnTips::Promote(tail) = on_tips(&approved) {
+        promote(hub, config, tail).await?;
+        return Ok(Action::Promoted);
+    }
+    let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
+    publish(hub, &attached).await?;
+    crash::at(CrashPoint::SweepBroadcast);
+    let tail = attached
+        .first()
+        .ok_or_else(|| HubError::internal(Cause::Bundle, "attachment returned no transaction"))?
+        .hash();
+    record_tail(hub, sweep, tail).await?;
+    crash::at(CrashPoint::SweepAttached);
+    tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep attached");
+    Ok(Action::Reattached)
+}
+
+/// The zero-value address promotions are made on (the original's).
+fn promotion_address() -> Address {
+    Address::from_trytes(&format!("{:9<81}", "SOME9RANDOM9HUB9BEING9REATTACHED")).expect("valid trytes")
+}
+
+async fn promote(hub: &Hub, config: &AttachConfig, tail: Hash) -> Result<(), HubError> {
+    let (trunk, branch) = hub.node().get_transactions_to_approve(0, Some(tail)).await?;
+    let bundle = BundleBuilder::new(u64::try_from(hub.now_ms() / 1000).unwrap_or(0))
+        .and_then(|b| b.output(Output::new(promotion_address(), 0)).build())
+        .map_err(|e| HubError::internal(Cause::Bundle, e.to_string()))?;
+    let attached = attach(hub, config, bundle.transactions().to_vec(), trunk, branch).await?;
+    publish(hub, &attached).await
+}

@@ -1,0 +1,265 @@
+//! The sweeper: moves funded deposits into Hub addresses in bundles that
+//! also pay withdrawals (hub-behaviour.md §6): the *planned* and *signed*
+//! steps of the sweep state machine (see `sweep`).
+//!
+//! Planning reads what is offered, [`select`]s, builds the unsigned bundle
+//! and [`record_planned`]s it, all in one write transaction; the signer is
+//! never called inside it (the keys' security levels are asked first, and
+//! the transaction is begun again once they are known). Signing reads the
+//! planned sweep and its keys' bindings, asks the signer outside any
+//! transaction, checks every signature, then stores the signed bundle in
+//! one short transaction. A crash between the steps resumes the same
+//! bundle: a planned sweep is signed again for the same hash, never rebuilt.
+
+use std::collections::HashMap;
+
+use hub_protocol::bundle::{BundleBuilder, Input, Output};
+use hub_protocol::validate::{validate, Options};
+use hub_protocol::{wots, Hash, SecurityLevel, SeedUuid, Transaction};
+use hub_store::{DerivedAddress, SweepRow, SweepState};
+
+use super::record::{record_planned, Keys, PlannedSweep};
+use super::select::{select, Candidates, Selection};
+pub use super::sweep_transactions;
+use crate::crash::{self, CrashPoint};
+use crate::pool;
+use crate::tangle::synced_node;
+use crate::{Cause, Hub, HubError};
+
+/// Attempts at planning one sweep: one to learn the keys' security levels,
+/// one to fill an empty address pool, one to plan, one spare for a change
+/// made by a concurrent transaction in between.
+const PLAN_ATTEMPTS_MAX: usize = 4;
+
+/// Sweep limits.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepConfig {
+    /// Deposit addresses per sweep (the original's `sweep_max_deposit`).
+    pub max_deposits: i64,
+    /// Withdrawals per sweep (the original's `sweep_max_withdraw`).
+    pub max_withdrawals: i64,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        Self {
+            max_deposits: 5,
+            max_withdrawals: 7,
+        }
+    }
+}
+
+/// What a sweeper tick did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SweepReport {
+    /// Planned sweeps found unsigned and signed (after a restart).
+    pub resumed: usize,
+    /// The node was not synced: nothing new was planned.
+    pub skipped_not_synced: bool,
+    /// The bundle hash of the sweep planned and signed this tick.
+    pub swept: Option<String>,
+}
+
+/// One tick: finish unsigned sweeps, then plan and sign a new one if there
+/// is anything to sweep or pay.
+pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, HubError> {
+    let mut report = SweepReport::default();
+    let planned = hub.store().read().await?.sweeps_in_state(SweepState::Planned).await?;
+    for sweep in planned {
+        sign(hub, &sweep).await?;
+        report.resumed += 1;
+    }
+    if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
+        report.skipped_not_synced = true;
+        return Ok(report);
+    }
+    if let Some(sweep) = plan(hub, config).await? {
+        crash::at(CrashPoint::SweepPlanned);
+        sign(hub, &sweep).await?;
+        report.swept = Some(sweep.bundle_hash.to_string());
+    }
+    Ok(report)
+}
+
+/// What one planning attempt needs before it can go on.
+enum Attempt {
+    Done(Option<SweepRow>),
+    /// The address pool is empty: derive a remainder address outside the transaction.
+    NeedAddress,
+    /// The security levels of these keys are not known yet: ask the signer outside the transaction.
+    NeedSecurity(Vec<SeedUuid>),
+}
+
+/// Plans a sweep; `None` if there is nothing to do.
+pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, HubError> {
+    let mut levels: HashMap<SeedUuid, SecurityLevel> = HashMap::new();
+    for _ in 0..PLAN_ATTEMPTS_MAX {
+        match try_plan(hub, config, &levels).await? {
+            Attempt::Done(sweep) => return Ok(sweep),
+            Attempt::NeedAddress => pool::add_one(hub).await?,
+            Attempt::NeedSecurity(uuids) => {
+                for uuid in uuids {
+                    let level = hub
+                        .provider()
+                        .security_level(&uuid)
+                        .await
+                        .map_err(|e| HubError::SignatureFailed(e.to_string()))?;
+                    levels.insert(uuid, level);
+                }
+            }
+        }
+    }
+    Err(HubError::GetAddressFailed(
+        "no sweep could be planned: the address pool stayed empty or the offer kept changing".into(),
+    ))
+}
+
+/// One attempt, in one write transaction that is committed only if the sweep is recorded.
+async fn try_plan(
+    hub: &Hub,
+    config: &SweepConfig,
+    levels: &HashMap<SeedUuid, SecurityLevel>,
+) -> Result<Attempt, HubError> {
+    let now = hub.now_ms();
+    let mut tx = hub.store().begin().await?;
+    let withdrawals = tx.pending_withdrawals(now, config.max_withdrawals).await?;
+    let deposits = tx.funded_deposit_addresses(config.max_deposits).await?;
+    if withdrawals.is_empty() && deposits.is_empty() {
+        return Ok(Attempt::Done(None));
+    }
+    let hub_inputs = tx.eligible_hub_inputs(now).await?;
+    let offer = Candidates {
+        withdrawals: &withdrawals,
+        deposits: &deposits,
+        hub_inputs: &hub_inputs,
+    };
+    let Some(selection) = select(&offer)? else {
+        return Ok(Attempt::Done(None));
+    };
+    let unknown: Vec<SeedUuid> = selection
+        .inputs()
+        .filter(|i| !levels.contains_key(&i.seed_uuid))
+        .map(|i| i.seed_uuid.clone())
+        .collect();
+    if !unknown.is_empty() {
+        return Ok(Attempt::NeedSecurity(unknown));
+    }
+    let Some(into) = tx.take_pooled_address().await? else {
+        return Ok(Attempt::NeedAddress);
+    };
+    let (hash, trytes) = unsigned_bundle(&selection, levels, &into, now)?;
+    let plan = PlannedSweep {
+        hash: &hash,
+        trytes: &trytes,
+        into: &into,
+        selection: &selection,
+        keys: Keys::BindInputs,
+    };
+    let sweep = record_planned(&mut tx, &plan, now).await?;
+    tx.commit().await?;
+    tracing::info!(
+        bundle = %hash,
+        deposits = selection.deposits.len(),
+        hub_inputs = selection.hub_inputs.len(),
+        withdrawals = selection.withdrawals.len(),
+        remainder = %selection.remainder,
+        "sweep planned"
+    );
+    Ok(Attempt::Done(Some(sweep)))
+}
+
+/// The unsigned bundle of a selection (§13 G58): inputs, then payouts, then
+/// the remainder; its hash and its transactions' trytes.
+fn unsigned_bundle(
+    selection: &Selection,
+    levels: &HashMap<SeedUuid, SecurityLevel>,
+    into: &DerivedAddress,
+    now_ms: i64,
+) -> Result<(Hash, String), HubError> {
+    let bundle_error = |e: hub_protocol::Error| HubError::internal(Cause::Bundle, format!("sweep bundle: {e}"));
+    let mut builder = BundleBuilder::new(u64::try_from(now_ms / 1000).unwrap_or(0)).map_err(bundle_error)?;
+    for input in selection.inputs() {
+        let security = *levels
+            .get(&input.seed_uuid)
+            .ok_or_else(|| HubError::broken_invariant("a sweep input without a known security level"))?;
+        builder = builder.input(Input {
+            address: input.address,
+            amount: input.balance.get(),
+            security,
+        });
+    }
+    for w in &selection.withdrawals {
+        builder = builder.output(Output::new(w.payout_address, w.amount.get()).with_tag(w.tag));
+    }
+    builder = builder.output(Output::new(into.address, selection.remainder.get()));
+    let unsigned = builder.build().map_err(bundle_error)?;
+    let trytes = unsigned.transactions().iter().map(Transaction::to_trytes).collect();
+    Ok((unsigned.hash(), trytes))
+}
+
+/// Signs a planned sweep for its bound bundle hash and stores it.
+pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
+    let hash = sweep.bundle_hash;
+    let mut transactions = sweep_transactions(sweep)?;
+    let keys = allowed_keys(hub, sweep).await?;
+    let mut i = 0;
+    while i < transactions.len() {
+        if !transactions[i].value.is_negative() {
+            i += 1;
+            continue;
+        }
+        let address = transactions[i].address;
+        let uuid = keys.get(&address).ok_or_else(|| {
+            tracing::error!(%address, "ALERT: sweep input key is not bound to this bundle; refusing to sign");
+            HubError::SignatureFailed("input key not bound to this bundle".into())
+        })?;
+        let signature = hub
+            .provider()
+            .sign(uuid, &hash)
+            .await
+            .map_err(|e| HubError::SignatureFailed(e.to_string()))?;
+        if !wots::verify(&address, &hash, &signature.0) {
+            return Err(HubError::SignatureFailed(format!(
+                "the provider's signature does not verify for {address}"
+            )));
+        }
+        for (offset, fragment) in signature.0.into_iter().enumerate() {
+            let tx = transactions
+                .get_mut(i + offset)
+                .filter(|tx| tx.address == address)
+                .ok_or_else(|| HubError::internal(Cause::Bundle, "signature longer than the input's transactions"))?;
+            tx.signature_message_fragment = fragment;
+        }
+        i += 1;
+    }
+    let report = validate(&transactions, &Options::default());
+    if !report.is_valid() {
+        return Err(HubError::internal(
+            Cause::Bundle,
+            format!("signed sweep does not validate: {:?}", report.violations),
+        ));
+    }
+    let signed: String = transactions.iter().map(Transaction::to_trytes).collect();
+    crash::at(CrashPoint::SweepSigning);
+    let mut tx = hub.store().begin().await?;
+    tx.set_sweep_signed(sweep.id, &signed, hub.now_ms()).await?;
+    tx.commit().await?;
+    crash::at(CrashPoint::SweepSigned);
+    tracing::info!(bundle = %hash, "sweep signed");
+    Ok(())
+}
+
+/// The keys that may sign this sweep, by the address they spend: each
+/// input's key bound to exactly this bundle hash, or allowed it by a
+/// recovery. Read in one snapshot, before any signer call.
+async fn allowed_keys(hub: &Hub, sweep: &SweepRow) -> Result<HashMap<hub_protocol::Address, SeedUuid>, HubError> {
+    let mut read = hub.store().read().await?;
+    let mut keys = HashMap::new();
+    for input in read.sweep_inputs(sweep.id).await? {
+        let bound = read.uuid_binding(&input.seed_uuid).await? == Some(sweep.bundle_hash);
+        if bound || read.recovery_allows(&input.seed_uuid, &sweep.bundle_hash).await? {
+            keys.insert(input.address, input.seed_uuid);
+        }
+    }
+    Ok(keys)
+}

@@ -1,0 +1,242 @@
+//! Every code the database stores, named once.
+//!
+//! Reasons of the three ledgers keep the original Hub's integers
+//! (hub-behaviour.md §3.2), so an original database reads the same; sweep
+//! states and event kinds are Hub's own strings. SQL never spells a code:
+//! queries format these in, and row mappers turn stored values back into
+//! these enums, refusing any value they do not know.
+
+/// A stored code of a closed set.
+pub trait Code: Sized + Copy + 'static {
+    /// Every value, in code order.
+    const ALL: &'static [Self];
+    /// What the database stores.
+    fn code(self) -> i64;
+    /// The value stored as `code`, if any.
+    fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.iter().copied().find(|value| value.code() == code)
+    }
+}
+
+/// Why a `user_account_balance` row exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountReason {
+    /// A deposit credited when its address was swept (0, the original's SWEEP).
+    Sweep,
+    /// The credit side of a transfer batch (1).
+    Buy,
+    /// A cancelled withdrawal given back (2).
+    WithdrawalCancel,
+    /// A withdrawal reserved (3).
+    Withdrawal,
+    /// The debit side of a transfer batch (4).
+    Sell,
+}
+
+impl Code for AccountReason {
+    const ALL: &'static [Self] = &[
+        Self::Sweep,
+        Self::Buy,
+        Self::WithdrawalCancel,
+        Self::Withdrawal,
+        Self::Sell,
+    ];
+
+    fn code(self) -> i64 {
+        match self {
+            Self::Sweep => 0,
+            Self::Buy => 1,
+            Self::WithdrawalCancel => 2,
+            Self::Withdrawal => 3,
+            Self::Sell => 4,
+        }
+    }
+}
+
+impl AccountReason {
+    /// The event a row of this reason logs.
+    pub fn event_kind(self) -> EventKind {
+        match self {
+            Self::Sweep => EventKind::DepositCredited,
+            Self::Buy => EventKind::Buy,
+            Self::WithdrawalCancel => EventKind::WithdrawalCancelled,
+            Self::Withdrawal => EventKind::Withdrawal,
+            Self::Sell => EventKind::Sell,
+        }
+    }
+}
+
+/// Why a `user_address_balance` row exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressReason {
+    /// A confirmed deposit (0).
+    Deposit,
+    /// The address emptied by a sweep (1).
+    Sweep,
+}
+
+impl Code for AddressReason {
+    const ALL: &'static [Self] = &[Self::Deposit, Self::Sweep];
+
+    fn code(self) -> i64 {
+        match self {
+            Self::Deposit => 0,
+            Self::Sweep => 1,
+        }
+    }
+}
+
+/// Why a `hub_address_balance` row exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HubAddressReason {
+    /// A sweep's remainder received (0).
+    Inbound,
+    /// Spent as a sweep input (1).
+    Outbound,
+}
+
+impl Code for HubAddressReason {
+    const ALL: &'static [Self] = &[Self::Inbound, Self::Outbound];
+
+    fn code(self) -> i64 {
+        match self {
+            Self::Inbound => 0,
+            Self::Outbound => 1,
+        }
+    }
+}
+
+/// Where a sweep is in its life (`sweep.state`). A sweep moves only
+/// forward: planned → signed → confirmed. "Attached" is not a state: it is
+/// a recorded tail of a signed sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SweepState {
+    /// Accounted and bound to its bundle hash, not signed yet.
+    Planned,
+    /// Signed and stored; the attacher gets it confirmed.
+    Signed,
+    /// One of its attachments is confirmed.
+    Confirmed,
+}
+
+impl SweepState {
+    /// Every state, in order.
+    pub const ALL: [Self; 3] = [Self::Planned, Self::Signed, Self::Confirmed];
+
+    /// What `sweep.state` holds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Signed => "signed",
+            Self::Confirmed => "confirmed",
+        }
+    }
+
+    /// The state stored as `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+}
+
+/// What an `events` row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A deposit's sweep credited the user.
+    DepositCredited,
+    /// A batch credited a user.
+    Buy,
+    /// A batch debited a user.
+    Sell,
+    /// A withdrawal was reserved.
+    Withdrawal,
+    /// A withdrawal was cancelled and given back.
+    WithdrawalCancelled,
+    /// A confirmed deposit reached a deposit address.
+    DepositConfirmed,
+    /// A sweep emptied a deposit address.
+    DepositSwept,
+    /// A deposit address was taken out of monitoring and sweeping.
+    AddressQuarantined,
+    /// A Hub address received a remainder.
+    HubInbound,
+    /// A Hub address was spent.
+    HubOutbound,
+    /// A sweep was planned.
+    SweepPlanned,
+    /// A sweep was signed.
+    SweepSigned,
+    /// A sweep was confirmed.
+    SweepConfirmed,
+    /// A recovery bundle was allowed to sign an already-spent key.
+    RecoveryPlanned,
+    /// A Hub address was marked cold.
+    ColdStorageMarked,
+    /// A Hub address was marked warm again.
+    ColdStorageUnmarked,
+    /// A cold address's seed UUID left the database.
+    ColdStorageSeedExported,
+    /// A cold address's seed UUID came back.
+    ColdStorageSeedRestored,
+}
+
+impl EventKind {
+    /// What `events.kind` holds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DepositCredited => "deposit_credited",
+            Self::Buy => "buy",
+            Self::Sell => "sell",
+            Self::Withdrawal => "withdrawal",
+            Self::WithdrawalCancelled => "withdrawal_cancelled",
+            Self::DepositConfirmed => "deposit_confirmed",
+            Self::DepositSwept => "deposit_swept",
+            Self::AddressQuarantined => "address_quarantined",
+            Self::HubInbound => "hub_inbound",
+            Self::HubOutbound => "hub_outbound",
+            Self::SweepPlanned => "sweep_planned",
+            Self::SweepSigned => "sweep_signed",
+            Self::SweepConfirmed => "sweep_confirmed",
+            Self::RecoveryPlanned => "recovery_planned",
+            Self::ColdStorageMarked => "cold_storage_marked",
+            Self::ColdStorageUnmarked => "cold_storage_unmarked",
+            Self::ColdStorageSeedExported => "cold_storage_seed_exported",
+            Self::ColdStorageSeedRestored => "cold_storage_seed_restored",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<C: Code + PartialEq + std::fmt::Debug>() {
+        for (position, value) in C::ALL.iter().enumerate() {
+            assert_eq!(C::from_code(value.code()), Some(*value));
+            assert_eq!(
+                value.code(),
+                i64::try_from(position).unwrap(),
+                "{value:?}: codes are 0, 1, … in order"
+            );
+        }
+        assert_eq!(C::from_code(-1), None);
+        assert_eq!(C::from_code(i64::try_from(C::ALL.len()).unwrap()), None);
+    }
+
+    #[test]
+    fn codes_are_the_originals_and_round_trip() {
+        round_trips::<AccountReason>();
+        round_trips::<AddressReason>();
+        round_trips::<HubAddressReason>();
+        assert_eq!(AccountReason::Sell.code(), 4);
+        assert_eq!(AddressReason::Sweep.code(), 1);
+        assert_eq!(HubAddressReason::Outbound.code(), 1);
+    }
+
+    #[test]
+    fn sweep_states_round_trip() {
+        for state in SweepState::ALL {
+            assert_eq!(SweepState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(SweepState::parse("attached"), None);
+    }
+}

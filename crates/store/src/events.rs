@@ -1,0 +1,61 @@
+//! The event log: one row per state change, appended in the transaction
+//! that makes the change. Every aggregate logs through [`Tx::event`].
+
+use sqlx::Row;
+
+use crate::codes::EventKind;
+use crate::rows::EventRow;
+use crate::sql::Columns;
+use crate::tx::{Result, Tx};
+
+/// What an event concerns, besides its kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EventOf<'a> {
+    pub(crate) user_id: Option<i64>,
+    pub(crate) address: Option<&'a str>,
+    pub(crate) amount: i64,
+    pub(crate) reference: Option<&'a str>,
+}
+
+impl Tx {
+    /// Appends one event.
+    pub(crate) async fn event(&mut self, kind: EventKind, of: EventOf<'_>, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO events (kind, user_id, address, amount, reference, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(kind.as_str())
+            .bind(of.user_id)
+            .bind(of.address)
+            .bind(of.amount)
+            .bind(of.reference)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Number of rows in the event log (for tests and reports).
+    pub async fn event_count(&mut self) -> Result<i64> {
+        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events")
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Events of `kind`, oldest first.
+    pub async fn events_of_kind(&mut self, kind: EventKind) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query("SELECT user_id, address, amount, reference FROM events WHERE kind = $1 ORDER BY id")
+            .bind(kind.as_str())
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let c = Columns::new("events", r);
+                Ok(EventRow {
+                    user_id: c.opt_int("user_id")?,
+                    address: c.opt_text("address")?,
+                    amount: c.int("amount")?,
+                    reference: c.opt_text("reference")?,
+                })
+            })
+            .collect()
+    }
+}

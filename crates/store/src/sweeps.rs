@@ -1,0 +1,223 @@
+//! Sweeps (`sweep`) and their attachments (`sweep_tails`): the persisted
+//! state machine planned → signed → confirmed. A state only moves forward,
+//! and only from the state before it (`UPDATE … WHERE state = previous`).
+
+use hub_protocol::{Hash, SeedUuid};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::codes::{AddressReason, Code, EventKind, HubAddressReason, SweepState};
+use crate::events::EventOf;
+use crate::rows::{SweepInput, SweepRow, TailRow};
+use crate::sql::{sweep_unconfirmed, Columns};
+use crate::tx::{Result, Tx};
+
+const TABLE: &str = "sweep";
+const SWEEP_COLUMNS: &str = "s.id, s.bundle_hash, s.trytes, s.state, s.created_at";
+
+fn sweep_row(r: &AnyRow) -> Result<SweepRow> {
+    let c = Columns::new(TABLE, r);
+    Ok(SweepRow {
+        id: c.int("id")?,
+        bundle_hash: c.hash("bundle_hash")?,
+        trytes: c.text("trytes")?,
+        state: c.sweep_state("state")?,
+        created_at: c.int("created_at")?,
+    })
+}
+
+impl Tx {
+    /// Records a planned sweep.
+    pub async fn insert_sweep(
+        &mut self,
+        bundle_hash: &Hash,
+        trytes: &str,
+        into_hub_address: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let sql = format!(
+            "INSERT INTO sweep (bundle_hash, trytes, into_hub_address, confirmed, state, created_at) VALUES ($1, $2, $3, 0, '{}', $4) RETURNING id",
+            SweepState::Planned.as_str()
+        );
+        let row = sqlx::query(&sql)
+            .bind(bundle_hash.as_str())
+            .bind(trytes)
+            .bind(into_hub_address)
+            .bind(now)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        let id: i64 = row.try_get("id")?;
+        self.sweep_event(EventKind::SweepPlanned, bundle_hash.as_str(), now)
+            .await?;
+        Ok(id)
+    }
+
+    async fn sweep_event(&mut self, kind: EventKind, bundle_hash: &str, now: i64) -> Result<()> {
+        let of = EventOf {
+            reference: Some(bundle_hash),
+            ..EventOf::default()
+        };
+        self.event(kind, of, now).await
+    }
+
+    /// Sweeps in a state, oldest first.
+    pub async fn sweeps_in_state(&mut self, state: SweepState) -> Result<Vec<SweepRow>> {
+        let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.state = $1 ORDER BY s.id");
+        let rows = sqlx::query(&sql)
+            .bind(state.as_str())
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter().map(sweep_row).collect()
+    }
+
+    /// Stores a planned sweep's signed trytes; `false` if it was not planned any more.
+    pub async fn set_sweep_signed(&mut self, sweep: i64, trytes: &str, now: i64) -> Result<bool> {
+        let sql = format!(
+            "UPDATE sweep SET trytes = $1, state = '{}' WHERE id = $2 AND state = '{}' RETURNING bundle_hash",
+            SweepState::Signed.as_str(),
+            SweepState::Planned.as_str()
+        );
+        let updated = sqlx::query(&sql)
+            .bind(trytes)
+            .bind(sweep)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        let Some(row) = updated else { return Ok(false) };
+        let hash: String = row.try_get("bundle_hash")?;
+        self.sweep_event(EventKind::SweepSigned, &hash, now).await?;
+        Ok(true)
+    }
+
+    /// The key and address of every input of a sweep (a recovery's too).
+    pub async fn sweep_inputs(&mut self, sweep: i64) -> Result<Vec<SweepInput>> {
+        let sql = format!(
+            "SELECT a.seed_uuid, a.address FROM user_address_balance b JOIN user_address a ON a.id = b.user_address WHERE b.sweep = $1 AND b.reason = {}
+             UNION ALL
+             SELECT h.seed_uuid, h.address FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = {}
+             UNION ALL
+             SELECT a.seed_uuid, a.address FROM recovery_signature r JOIN user_address a ON a.seed_uuid = r.seed_uuid WHERE r.sweep = $1",
+            AddressReason::Sweep.code(),
+            HubAddressReason::Outbound.code()
+        );
+        let rows = sqlx::query(&sql).bind(sweep).fetch_all(&mut *self.inner).await?;
+        rows.iter()
+            .map(|r| {
+                let c = Columns::new("sweep inputs", r);
+                Ok(SweepInput {
+                    seed_uuid: c.seed_uuid("seed_uuid")?,
+                    address: c.address("address")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Tails recorded for a sweep, newest first.
+    pub async fn sweep_tails(&mut self, sweep: i64) -> Result<Vec<TailRow>> {
+        let rows = sqlx::query(
+            "SELECT hash, confirmed, created_at FROM sweep_tails WHERE sweep = $1 ORDER BY created_at DESC, hash",
+        )
+        .bind(sweep)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let c = Columns::new("sweep_tails", r);
+                Ok(TailRow {
+                    hash: c.hash("hash")?,
+                    confirmed: c.flag("confirmed")?,
+                    created_at: c.int("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attachment of a sweep (idempotent).
+    pub async fn add_sweep_tail(&mut self, sweep: i64, tail: &Hash, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO sweep_tails (hash, sweep, confirmed, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (hash) DO NOTHING")
+            .bind(tail.as_str())
+            .bind(sweep)
+            .bind(now)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a sweep confirmed through `tail` (recorded if new). The only
+    /// writer of `sweep.confirmed`, the original's column, kept equal to
+    /// `state = confirmed`.
+    pub async fn confirm_sweep(&mut self, sweep: i64, tail: &Hash, now: i64) -> Result<()> {
+        self.add_sweep_tail(sweep, tail, now).await?;
+        sqlx::query("UPDATE sweep_tails SET confirmed = 1 WHERE hash = $1")
+            .bind(tail.as_str())
+            .execute(&mut *self.inner)
+            .await?;
+        let sql = format!(
+            "UPDATE sweep SET confirmed = 1, state = '{}' WHERE id = $1 AND {} RETURNING bundle_hash",
+            SweepState::Confirmed.as_str(),
+            sweep_unconfirmed("sweep")
+        );
+        let row = sqlx::query(&sql).bind(sweep).fetch_optional(&mut *self.inner).await?;
+        if let Some(row) = row {
+            let hash: String = row.try_get("bundle_hash")?;
+            self.sweep_event(EventKind::SweepConfirmed, &hash, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Sweeps created at or after `newer_than`, by id.
+    pub async fn sweeps_since(&mut self, newer_than: i64) -> Result<Vec<SweepRow>> {
+        let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.created_at >= $1 ORDER BY s.id");
+        let rows = sqlx::query(&sql).bind(newer_than).fetch_all(&mut *self.inner).await?;
+        rows.iter().map(sweep_row).collect()
+    }
+
+    /// A sweep by bundle hash.
+    pub async fn sweep_by_hash(&mut self, bundle_hash: &Hash) -> Result<Option<SweepRow>> {
+        let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.bundle_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(bundle_hash.as_str())
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.as_ref().map(sweep_row).transpose()
+    }
+
+    /// The sweep that pays a withdrawal (by exact UUID), if swept.
+    pub async fn sweep_of_withdrawal(&mut self, uuid: &str) -> Result<Option<SweepRow>> {
+        let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s JOIN withdrawal w ON w.sweep = s.id WHERE w.uuid = $1");
+        let row = sqlx::query(&sql).bind(uuid).fetch_optional(&mut *self.inner).await?;
+        row.as_ref().map(sweep_row).transpose()
+    }
+
+    /// UUIDs of the withdrawals a sweep pays, oldest request first.
+    pub async fn sweep_withdrawal_uuids(&mut self, sweep: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT uuid FROM withdrawal WHERE sweep = $1 ORDER BY requested_at, id")
+            .bind(sweep)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| Columns::new("withdrawal", r).text("uuid"))
+            .collect()
+    }
+
+    /// Bundle hashes of the sweeps and recoveries that spend a deposit
+    /// address and are not confirmed yet.
+    pub async fn unconfirmed_spends(&mut self, address_id: i64, seed_uuid: &SeedUuid) -> Result<Vec<Hash>> {
+        let sql = format!(
+            "SELECT s.bundle_hash FROM user_address_balance b JOIN sweep s ON s.id = b.sweep
+             WHERE b.user_address = $1 AND b.reason = {} AND {unconfirmed}
+             UNION ALL
+             SELECT s.bundle_hash FROM recovery_signature r JOIN sweep s ON s.id = r.sweep
+             WHERE r.seed_uuid = $2 AND {unconfirmed}",
+            AddressReason::Sweep.code(),
+            unconfirmed = sweep_unconfirmed("s")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(address_id)
+            .bind(seed_uuid.as_str())
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| Columns::new(TABLE, r).hash("bundle_hash"))
+            .collect()
+    }
+}

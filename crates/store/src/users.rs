@@ -1,0 +1,192 @@
+//! Users and their accounts: the user-account ledger
+//! (`user_account_balance`) and its cached balance (`user_account.balance`),
+//! updated together, in one transaction, with an event per row.
+
+use std::collections::BTreeMap;
+
+use hub_protocol::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::codes::{AccountReason, Code};
+use crate::rows::{AccountEntry, AccountEntryRow, UserRow};
+use crate::sql::{corrupt, placeholders, Columns, CASE_UPDATE_ROWS_MAX, INSERT_ROWS_MAX, IN_LIST_MAX};
+use crate::tx::{Result, Tx};
+
+const USER_COLUMNS: &str = "id, identifier, balance";
+
+fn user_row(r: &AnyRow) -> Result<UserRow> {
+    let c = Columns::new("user_account", r);
+    Ok(UserRow {
+        id: c.int("id")?,
+        identifier: c.text("identifier")?,
+        balance: c.amount("balance")?,
+    })
+}
+
+const ENTRY_SELECT: &str = "SELECT ua.identifier, b.amount, b.reason, s.bundle_hash, w.uuid, b.occured_at
+     FROM user_account_balance b
+     JOIN user_account ua ON ua.id = b.user_id
+     LEFT JOIN sweep s ON s.id = b.sweep
+     LEFT JOIN withdrawal w ON w.id = b.withdrawal";
+
+fn account_entry_row(r: &AnyRow) -> Result<AccountEntryRow> {
+    let c = Columns::new("user_account_balance", r);
+    Ok(AccountEntryRow {
+        identifier: c.text("identifier")?,
+        amount: c.value("amount")?,
+        reason: c.code("reason")?,
+        sweep_bundle_hash: c.opt_hash("bundle_hash")?,
+        withdrawal_uuid: c.opt_text("uuid")?,
+        occured_at: c.int("occured_at")?,
+    })
+}
+
+impl Tx {
+    /// Creates a user; `None` if the identifier is taken.
+    pub async fn insert_user(&mut self, identifier: &str, now: i64) -> Result<Option<i64>> {
+        let row = sqlx::query("INSERT INTO user_account (identifier, balance, created_at) VALUES ($1, 0, $2) ON CONFLICT (identifier) DO NOTHING RETURNING id")
+            .bind(identifier)
+            .bind(now)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>("id")).transpose()?)
+    }
+
+    /// A user by identifier.
+    pub async fn user(&mut self, identifier: &str) -> Result<Option<UserRow>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM user_account WHERE identifier = $1{}",
+            self.lock_clause()
+        );
+        let row = sqlx::query(&sql)
+            .bind(identifier)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// The users with these identifiers, locked against concurrent changes
+    /// until commit (in id order, so concurrent lockers cannot deadlock).
+    pub async fn lock_users(&mut self, identifiers: &[String]) -> Result<Vec<UserRow>> {
+        let mut users = Vec::with_capacity(identifiers.len());
+        for chunk in identifiers.chunks(IN_LIST_MAX) {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM user_account WHERE identifier IN ({}) ORDER BY id{}",
+                placeholders(1, chunk.len()),
+                self.lock_clause()
+            );
+            let mut query = sqlx::query(&sql);
+            for identifier in chunk {
+                query = query.bind(identifier.as_str());
+            }
+            for row in query.fetch_all(&mut *self.inner).await? {
+                users.push(user_row(&row)?);
+            }
+        }
+        Ok(users)
+    }
+
+    /// Appends user-account ledger rows, updates the cached balances and logs
+    /// events. The balance CHECK constraint refuses a negative result.
+    pub async fn add_account_entries(&mut self, entries: &[AccountEntry], now: i64) -> Result<()> {
+        for chunk in entries.chunks(INSERT_ROWS_MAX) {
+            let values = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(6 * i + 1, 6)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO user_account_balance (user_id, amount, reason, sweep, withdrawal, occured_at) VALUES {values}");
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(e.user_id)
+                    .bind(e.amount.get())
+                    .bind(e.reason.code())
+                    .bind(e.sweep)
+                    .bind(e.withdrawal)
+                    .bind(now);
+            }
+            query.execute(&mut *self.inner).await?;
+        }
+        self.apply_balance_changes(entries).await?;
+        for chunk in entries.chunks(INSERT_ROWS_MAX) {
+            let values = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(4 * i + 1, 4)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO events (kind, user_id, amount, occurred_at) VALUES {values}");
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(e.reason.event_kind().as_str())
+                    .bind(e.user_id)
+                    .bind(e.amount.get())
+                    .bind(now);
+            }
+            query.execute(&mut *self.inner).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds each user's net change to the cached balance, one statement per
+    /// chunk (`balance + CASE id WHEN … THEN delta … END`).
+    async fn apply_balance_changes(&mut self, entries: &[AccountEntry]) -> Result<()> {
+        let mut totals: BTreeMap<i64, Value> = BTreeMap::new();
+        for e in entries {
+            let total = totals.entry(e.user_id).or_default();
+            *total = total
+                .checked_add(e.amount)
+                .ok_or_else(|| corrupt("user_account", "balance", "a change beyond the supply"))?;
+        }
+        let totals: Vec<(i64, Value)> = totals.into_iter().filter(|(_, delta)| delta.get() != 0).collect();
+        for chunk in totals.chunks(CASE_UPDATE_ROWS_MAX) {
+            let cases: String = (0..chunk.len())
+                .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let ids = placeholders(2 * chunk.len() + 1, chunk.len());
+            let sql = format!("UPDATE user_account SET balance = balance + CASE id{cases} END WHERE id IN ({ids})");
+            let mut query = sqlx::query(&sql);
+            for (user_id, delta) in chunk {
+                query = query.bind(*user_id).bind(delta.get());
+            }
+            for (user_id, _) in chunk {
+                query = query.bind(*user_id);
+            }
+            query.execute(&mut *self.inner).await?;
+        }
+        Ok(())
+    }
+
+    /// Ledger rows of a user at or after `newer_than`, oldest first.
+    pub async fn account_history(&mut self, user_id: i64, newer_than: i64) -> Result<Vec<AccountEntryRow>> {
+        let sql = format!("{ENTRY_SELECT} WHERE b.user_id = $1 AND b.occured_at >= $2 ORDER BY b.id");
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(newer_than)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter().map(account_entry_row).collect()
+    }
+
+    /// Account rows of the given reasons at or after `newer_than`, by time.
+    pub async fn account_events(&mut self, newer_than: i64, reasons: &[AccountReason]) -> Result<Vec<AccountEntryRow>> {
+        if reasons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let codes: Vec<String> = reasons.iter().map(|r| r.code().to_string()).collect();
+        let sql = format!(
+            "{ENTRY_SELECT} WHERE b.occured_at >= $1 AND b.reason IN ({}) ORDER BY b.occured_at, b.id",
+            codes.join(", ")
+        );
+        let rows = sqlx::query(&sql).bind(newer_than).fetch_all(&mut *self.inner).await?;
+        rows.iter().map(account_entry_row).collect()
+    }
+
+    /// Σ of all users' balances.
+    pub async fn total_balance(&mut self) -> Result<hub_protocol::Amount> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS total FROM user_account")
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Columns::new("user_account", &row).amount("total")
+    }
+}

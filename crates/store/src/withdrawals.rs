@@ -1,0 +1,135 @@
+//! Withdrawals (`withdrawal`): requested (the amount reserved on the
+//! account in the same transaction), cancelled (given back) or assigned to
+//! the one sweep that pays them.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::codes::AccountReason;
+use crate::rows::{AccountEntry, NewWithdrawal, WithdrawalRow};
+use crate::sql::Columns;
+use crate::tx::{Result, Tx};
+
+const WITHDRAWAL_COLUMNS: &str =
+    "id, uuid, user_id, amount, payout_address, tag, sweep, requested_at, cancelled_at, idempotency_key";
+
+fn withdrawal_row(r: &AnyRow) -> Result<WithdrawalRow> {
+    let c = Columns::new("withdrawal", r);
+    Ok(WithdrawalRow {
+        id: c.int("id")?,
+        uuid: c.text("uuid")?,
+        user_id: c.int("user_id")?,
+        amount: c.amount("amount")?,
+        payout_address: c.address("payout_address")?,
+        tag: c.tag("tag")?,
+        sweep: c.opt_int("sweep")?,
+        requested_at: c.int("requested_at")?,
+        cancelled_at: c.opt_int("cancelled_at")?,
+        idempotency_key: c.opt_text("idempotency_key")?,
+    })
+}
+
+impl Tx {
+    /// Records a pending withdrawal and reserves its amount on the user's
+    /// account (a WITHDRAWAL ledger row of −amount) in this transaction.
+    pub async fn insert_withdrawal(&mut self, w: &NewWithdrawal<'_>, now: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO withdrawal (uuid, user_id, amount, payout_address, tag, requested_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(w.uuid)
+        .bind(w.user_id)
+        .bind(w.amount.as_i64())
+        .bind(w.payout_address.as_str())
+        .bind(w.tag.as_str())
+        .bind(now)
+        .bind(w.idempotency_key)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let entry = AccountEntry {
+            user_id: w.user_id,
+            amount: w.amount.debit(),
+            reason: AccountReason::Withdrawal,
+            sweep: None,
+            withdrawal: Some(id),
+        };
+        self.add_account_entries(&[entry], now).await?;
+        Ok(id)
+    }
+
+    /// A withdrawal by UUID (canonical form).
+    pub async fn withdrawal(&mut self, uuid: &str) -> Result<Option<WithdrawalRow>> {
+        let sql = format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal WHERE uuid = $1");
+        let row = sqlx::query(&sql).bind(uuid).fetch_optional(&mut *self.inner).await?;
+        row.as_ref().map(withdrawal_row).transpose()
+    }
+
+    /// A user's withdrawal by the client's idempotency key.
+    pub async fn withdrawal_by_key(&mut self, user_id: i64, key: &str) -> Result<Option<WithdrawalRow>> {
+        let sql = format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal WHERE user_id = $1 AND idempotency_key = $2");
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.as_ref().map(withdrawal_row).transpose()
+    }
+
+    /// Cancels a pending (not swept, not cancelled) withdrawal and gives its
+    /// amount back (a WITHDRAWAL_CANCEL row of +amount). `false` if it is
+    /// unknown, swept or already cancelled.
+    pub async fn cancel_withdrawal(&mut self, uuid: &str, now: i64) -> Result<bool> {
+        let sql = format!(
+            "UPDATE withdrawal SET cancelled_at = $1 WHERE uuid = $2 AND sweep IS NULL AND cancelled_at IS NULL RETURNING {WITHDRAWAL_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(uuid)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        let withdrawal = withdrawal_row(&row)?;
+        let entry = AccountEntry {
+            user_id: withdrawal.user_id,
+            amount: withdrawal.amount.credit(),
+            reason: AccountReason::WithdrawalCancel,
+            sweep: None,
+            withdrawal: Some(withdrawal.id),
+        };
+        self.add_account_entries(&[entry], now).await?;
+        Ok(true)
+    }
+
+    /// Pending withdrawals requested at or before `now`, oldest first, locked.
+    pub async fn pending_withdrawals(&mut self, now: i64, limit: i64) -> Result<Vec<WithdrawalRow>> {
+        let sql = format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal WHERE sweep IS NULL AND cancelled_at IS NULL AND requested_at <= $1
+             ORDER BY requested_at, id LIMIT $2{}",
+            self.lock_clause()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter().map(withdrawal_row).collect()
+    }
+
+    /// Assigns withdrawals to a sweep; returns how many were still pending
+    /// (a caller must abort unless all were).
+    pub async fn assign_withdrawals(&mut self, ids: &[i64], sweep: i64) -> Result<u64> {
+        let mut assigned = 0;
+        for id in ids {
+            assigned += sqlx::query(
+                "UPDATE withdrawal SET sweep = $1 WHERE id = $2 AND sweep IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(sweep)
+            .bind(*id)
+            .execute(&mut *self.inner)
+            .await?
+            .rows_affected();
+        }
+        Ok(assigned)
+    }
+}
