@@ -11,9 +11,12 @@
 //! directory.
 //!
 //! Modules: `tangle` (storage and indexes), `ledger` (balances and the
-//! consistency rule), `node` (the commands, coordinator and faucet),
+//! consistency rule), `node` (the state and the IRI commands),
+//! `coordinator` (milestones), `faucet` (payments from the genesis),
 //! `persist` (files), `http` (the API), `faults`.
 
+mod coordinator;
+mod faucet;
 pub mod faults;
 pub mod http;
 pub mod ledger;

@@ -1,14 +1,14 @@
 //! The devnet's node: the rules of a strict IRI node over the tangle and the
-//! ledger, a coordinator, and a faucet.
+//! ledger, and the IRI commands on them.
 //!
 //! All state sits behind one mutex; every command takes it briefly. Proof of
-//! work for `attachToTangle` and the faucet runs outside it. Rules enforced:
-//! a transaction is stored only with valid structure, enough proof of work, a
-//! sane timestamp and known approvees; a bundle counts only when complete and
-//! valid (signatures, values, hash); a milestone confirms only tips whose
-//! unconfirmed past cone is consistent with the ledger and with the other
-//! tips it confirms, so overdrafts, double spends and second attachments of a
-//! bundle never confirm.
+//! work for `attachToTangle` runs outside it. Rules enforced: a transaction
+//! is stored only with valid structure, enough proof of work, a sane
+//! timestamp and known approvees; a bundle counts only when complete and
+//! valid (signatures, values, hash); tips to approve and `checkConsistency`
+//! accept only unconfirmed past cones consistent with the ledger. Milestones
+//! are the `coordinator`'s job and payments from the genesis the `faucet`'s;
+//! both work on this state and store through these rules.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
-use hub_protocol::bundle::{BundleBuilder, Input, Output};
 use hub_protocol::validate::{meets_weight, validate, Options};
-use hub_protocol::{wots, Address, Hash, SecurityLevel, Seed, Tag, Transaction};
+use hub_protocol::{Address, Hash, Tag, Transaction};
 use rand::seq::SliceRandom;
 
+pub use crate::coordinator::{coordinator_address, Milestone, MAX_TIPS_PER_MILESTONE};
+use crate::faucet::FaucetBook;
+pub use crate::faucet::FundReceipt;
 use crate::faults::{Faults, SyncFault};
 use crate::ledger::{BundleEffect, Ledger};
 use crate::persist::{Genesis, Log};
@@ -30,22 +32,14 @@ use crate::tangle::Tangle;
 pub const MAX_LIST: usize = 10_000;
 /// The deepest `getTransactionsToApprove` walk accepted.
 pub const MAX_DEPTH: u32 = 15;
-/// The most tips one milestone confirms (the rest wait for the next).
-pub const MAX_TIPS_PER_MILESTONE: usize = 256;
 /// How far into the future a transaction's timestamp may be.
 const MAX_FUTURE_MS: i64 = 2 * 60 * 60 * 1000;
-/// How old milestones look under the `stale` fault.
-const STALE_AGE_S: u64 = 3600;
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Address the coordinator's milestones are issued on.
-pub fn coordinator_address() -> Address {
-    Address::from_trytes(&format!("{:9<81}", "DEVNET9COORDINATOR")).expect("valid trytes")
 }
 
 /// Configuration of a node.
@@ -57,24 +51,6 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// Where to persist; `None` keeps everything in memory.
     pub data_dir: Option<PathBuf>,
-}
-
-/// A milestone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Milestone {
-    /// Index (0 is the genesis).
-    pub index: u64,
-    /// Hash of the milestone transaction (all-`9` for the genesis).
-    pub hash: Hash,
-}
-
-/// Result of a faucet payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FundReceipt {
-    /// Bundle hash.
-    pub bundle: Hash,
-    /// Tail transaction hash.
-    pub tail: Hash,
 }
 
 /// What `getNodeInfo` reports.
@@ -90,30 +66,23 @@ pub struct Info {
     pub start_index: u64,
 }
 
-struct FaucetBook {
-    seed: Seed,
-    security: SecurityLevel,
-    /// Faucet addresses by key index, in index order.
-    addresses: Vec<(u64, Address)>,
-    next_index: u64,
-}
-
-struct State {
-    tangle: Tangle,
-    ledger: Ledger,
-    milestones: Vec<Milestone>,
-    milestone_by_hash: HashMap<Hash, u64>,
+/// Everything behind the node's mutex.
+pub(crate) struct State {
+    pub(crate) tangle: Tangle,
+    pub(crate) ledger: Ledger,
+    pub(crate) milestones: Vec<Milestone>,
+    pub(crate) milestone_by_hash: HashMap<Hash, u64>,
     effects: HashMap<Hash, Result<Arc<BundleEffect>, String>>,
-    faults: Faults,
-    faucet: FaucetBook,
-    log: Option<Log>,
+    pub(crate) faults: Faults,
+    pub(crate) faucet: FaucetBook,
+    pub(crate) log: Option<Log>,
 }
 
 /// A devnet node.
 pub struct Node {
     mwm: u8,
     state: Mutex<State>,
-    faucet_lock: tokio::sync::Mutex<()>,
+    pub(crate) faucet_lock: tokio::sync::Mutex<()>,
     attaching: Mutex<(u64, HashMap<u64, Cancel>)>,
 }
 
@@ -128,43 +97,8 @@ impl Node {
             }
             None => (None, config.genesis.clone(), Vec::new(), Vec::new()),
         };
-        let allocations = genesis.allocations()?;
-        let ledger = Ledger::genesis(&allocations)?;
-        let faucet = FaucetBook {
-            seed: genesis.seed.clone(),
-            security: genesis.security,
-            addresses: allocations
-                .iter()
-                .enumerate()
-                .map(|(i, (a, _))| (i as u64, *a))
-                .collect(),
-            next_index: allocations.len() as u64,
-        };
-        let genesis_milestone = Milestone {
-            index: 0,
-            hash: Hash::NULL,
-        };
-        let mut state = State {
-            tangle: Tangle::default(),
-            ledger,
-            milestones: vec![genesis_milestone],
-            milestone_by_hash: HashMap::from([(Hash::NULL, 0)]),
-            effects: HashMap::new(),
-            faults: Faults::default(),
-            faucet,
-            log: None,
-        };
-        for tx in stored {
-            let hash = tx.hash();
-            if !state.tangle.contains(&tx.trunk) || !state.tangle.contains(&tx.branch) {
-                return Err(format!("stored transaction {hash} approves an unknown transaction"));
-            }
-            state.tangle.insert(hash, tx);
-        }
-        for hash in milestone_hashes {
-            state.confirm_milestone(hash)?;
-        }
-        state.extend_faucet_book();
+        let mut state = State::genesis(&genesis)?;
+        state.replay(stored, milestone_hashes)?;
         state.log = log;
         let node = Arc::new(Self {
             mwm: config.mwm,
@@ -178,7 +112,7 @@ impl Node {
         Ok(node)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock would be a bug; the state itself is
         // only changed after all checks pass, so it is still usable.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -192,7 +126,7 @@ impl Node {
     /// What `getNodeInfo` reports, faults applied.
     pub fn info(&self) -> Info {
         let state = self.lock();
-        let latest = *state.milestones.last().expect("genesis exists");
+        let latest = state.latest();
         let solid = match state.faults.not_synced {
             SyncFault::Lagging if latest.index > 0 => state.milestones[latest.index as usize - 1],
             _ => latest,
@@ -217,7 +151,7 @@ impl Node {
             return Err(format!("Invalid depth input: must be at most {MAX_DEPTH}"));
         }
         let mut state = self.lock();
-        let latest = state.milestones.last().expect("genesis exists").hash;
+        let latest = state.latest().hash;
         let mut candidates = state.tangle.tips();
         candidates.shuffle(&mut rand::thread_rng());
         candidates.truncate(64);
@@ -306,60 +240,15 @@ impl Node {
             return Err(format!("trytes must hold 1 to {MAX_LIST} transactions"));
         }
         let now = now_ms() as i64;
-        let mut checked = Vec::with_capacity(txs.len());
-        for tx in txs {
-            let hash = tx.hash();
-            if !meets_weight(&hash, self.mwm) {
-                return Err(format!(
-                    "Invalid transaction hash: {hash} does not meet weight {}",
-                    self.mwm
-                ));
-            }
-            if tx.value.get() != 0 && !tx.address.last_trit_is_zero() {
-                return Err(format!(
-                    "Invalid transaction value: address {} has a non-zero last trit",
-                    tx.address
-                ));
-            }
-            let stamp = if tx.attachment_timestamp.get() != 0 {
-                tx.attachment_timestamp.get()
-            } else {
-                tx.timestamp.get().saturating_mul(1000)
-            };
-            if stamp > now + MAX_FUTURE_MS {
-                return Err(format!("Invalid transaction timestamp: {hash} is from the future"));
-            }
-            checked.push((hash, tx));
-        }
+        let checked = txs
+            .into_iter()
+            .map(|tx| self.check_storable(tx, now))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.lock();
         if state.faults.drop_broadcasts {
             return Ok(());
         }
-        // Parents first: insert what is solid, repeat until nothing moves.
-        let mut pending: Vec<(Hash, Transaction)> = checked;
-        pending.retain(|(h, _)| !state.tangle.contains(h));
-        let mut order = Vec::with_capacity(pending.len());
-        let mut known: HashSet<Hash> = HashSet::new();
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut rest = Vec::new();
-            for (hash, tx) in pending {
-                let solid = |h: &Hash| state.tangle.contains(h) || known.contains(h);
-                if solid(&tx.trunk) && solid(&tx.branch) {
-                    known.insert(hash);
-                    order.push((hash, tx));
-                } else {
-                    rest.push((hash, tx));
-                }
-            }
-            if rest.len() == before {
-                let (hash, _) = &rest[0];
-                return Err(format!(
-                    "transaction {hash} is not solid: it approves an unknown transaction"
-                ));
-            }
-            pending = rest;
-        }
+        let order = state.parents_first(checked)?;
         if let Some(log) = state.log.as_mut() {
             log.append_transactions(order.iter().map(|(_, tx)| tx))?;
         }
@@ -377,51 +266,51 @@ impl Node {
         Ok(())
     }
 
+    /// The checks of `storeTransactions` that need no state: proof of work,
+    /// value only on addresses that can hold it, no timestamp from the
+    /// future (`now` in milliseconds). Returns the transaction with its hash.
+    fn check_storable(&self, tx: Transaction, now: i64) -> Result<(Hash, Transaction), String> {
+        let hash = tx.hash();
+        if !meets_weight(&hash, self.mwm) {
+            return Err(format!(
+                "Invalid transaction hash: {hash} does not meet weight {}",
+                self.mwm
+            ));
+        }
+        if tx.value.get() != 0 && !tx.address.last_trit_is_zero() {
+            return Err(format!(
+                "Invalid transaction value: address {} has a non-zero last trit",
+                tx.address
+            ));
+        }
+        let stamp = if tx.attachment_timestamp.get() != 0 {
+            tx.attachment_timestamp.get()
+        } else {
+            tx.timestamp.get().saturating_mul(1000)
+        };
+        if stamp > now + MAX_FUTURE_MS {
+            return Err(format!("Invalid transaction timestamp: {hash} is from the future"));
+        }
+        Ok((hash, tx))
+    }
+
     /// `findTransactions`: lists intersected, items within a list united.
     pub fn find(&self, addresses: &[Address], bundles: &[Hash], tags: &[Tag], approvees: &[Hash]) -> Vec<Hash> {
         let state = self.lock();
-        let mut result: Option<HashSet<Hash>> = None;
-        let mut intersect = |found: HashSet<Hash>| {
-            result = Some(match result.take() {
-                None => found,
-                Some(prev) => prev.intersection(&found).copied().collect(),
-            });
-        };
-        if !addresses.is_empty() {
-            intersect(
-                addresses
-                    .iter()
-                    .flat_map(|a| state.tangle.by_address(a).iter().copied())
-                    .collect(),
-            );
-        }
-        if !bundles.is_empty() {
-            intersect(
-                bundles
-                    .iter()
-                    .flat_map(|b| state.tangle.by_bundle(b).iter().copied())
-                    .collect(),
-            );
-        }
-        if !tags.is_empty() {
-            intersect(
-                tags.iter()
-                    .flat_map(|t| state.tangle.by_tag(t).iter().copied())
-                    .collect(),
-            );
-        }
-        if !approvees.is_empty() {
-            intersect(
-                approvees
-                    .iter()
-                    .flat_map(|h| state.tangle.approvers(h).iter().copied())
-                    .collect(),
-            );
-        }
-        let mut hashes: Vec<(u64, Hash)> = result
-            .unwrap_or_default()
+        let tangle = &state.tangle;
+        let found = [
+            united(addresses, |a| tangle.by_address(a)),
+            united(bundles, |b| tangle.by_bundle(b)),
+            united(tags, |t| tangle.by_tag(t)),
+            united(approvees, |h| tangle.approvers(h)),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(|all, next| all.intersection(&next).copied().collect())
+        .unwrap_or_default();
+        let mut hashes: Vec<(u64, Hash)> = found
             .into_iter()
-            .filter_map(|h| state.tangle.get(&h).map(|s| (s.seq, h)))
+            .filter_map(|h| tangle.get(&h).map(|s| (s.seq, h)))
             .collect();
         hashes.sort();
         hashes.into_iter().map(|(_, h)| h).collect()
@@ -440,7 +329,7 @@ impl Node {
     /// (balances, references, milestone index).
     pub fn balances(&self, addresses: &[Address], tips: Option<&[Hash]>) -> Result<(Vec<u64>, Vec<Hash>, u64), String> {
         let state = self.lock();
-        let latest = *state.milestones.last().expect("genesis exists");
+        let latest = state.latest();
         let references = match tips {
             Some(tips) => {
                 if let Some(unknown) = tips.iter().find(|t| !state.tangle.contains(t)) {
@@ -458,7 +347,7 @@ impl Node {
     /// a tip (for a milestone tip: confirmed by it or an earlier milestone).
     pub fn inclusion_states(&self, transactions: &[Hash], tips: Option<&[Hash]>) -> Result<Vec<bool>, String> {
         let state = self.lock();
-        let latest = state.milestones.last().expect("genesis exists").hash;
+        let latest = state.latest().hash;
         let tips = tips.map_or_else(|| vec![latest], <[Hash]>::to_vec);
         let mut bound: u64 = 0;
         let mut cones: HashSet<Hash> = HashSet::new();
@@ -513,179 +402,6 @@ impl Node {
         }
     }
 
-    /// Issues a milestone now, confirming every consistent tip (up to
-    /// [`MAX_TIPS_PER_MILESTONE`]).
-    pub fn issue_milestone(&self) -> Result<Milestone, String> {
-        let mut state = self.lock();
-        let mut included: HashSet<Hash> = HashSet::new();
-        let mut effects: Vec<Arc<BundleEffect>> = Vec::new();
-        let mut accepted: Vec<Hash> = Vec::new();
-        for tip in state.tangle.tips() {
-            if accepted.len() == MAX_TIPS_PER_MILESTONE {
-                break;
-            }
-            if included.contains(&tip) {
-                continue;
-            }
-            let Ok((cone, tip_effects)) = state.cone_effects(&[tip], &included) else {
-                continue;
-            };
-            let candidate: Vec<&BundleEffect> = effects.iter().chain(tip_effects.iter()).map(Arc::as_ref).collect();
-            if state.ledger.check(&candidate).is_ok() {
-                included.extend(cone);
-                effects.extend(tip_effects);
-                accepted.push(tip);
-            }
-        }
-        let previous = *state.milestones.last().expect("genesis exists");
-        let index = previous.index + 1;
-        let timestamp_s = match state.faults.not_synced {
-            SyncFault::Stale => now_ms() / 1000 - STALE_AGE_S,
-            _ => now_ms() / 1000,
-        };
-        // Chain the accepted tips with zero-value merge transactions; the
-        // last transaction is the milestone.
-        let mut head = previous.hash;
-        let mut rest = accepted.into_iter();
-        let mut new_txs = Vec::new();
-        if let Some(first) = rest.next() {
-            head = first;
-        }
-        let mut pending: Vec<Hash> = rest.collect();
-        loop {
-            let is_milestone = pending.is_empty();
-            let branch = if is_milestone { previous.hash } else { pending.remove(0) };
-            let tag = if is_milestone {
-                "DEVNET9MILESTONE"
-            } else {
-                "DEVNET9MERGE"
-            };
-            let tx = self.zero_value_transaction(head, branch, tag, index, timestamp_s)?;
-            head = tx.hash();
-            state.tangle.insert(head, tx.clone());
-            new_txs.push(tx);
-            if is_milestone {
-                break;
-            }
-        }
-        if let Some(log) = state.log.as_mut() {
-            log.append_transactions(new_txs.iter())?;
-        }
-        state.confirm_milestone(head)?;
-        if let Some(log) = state.log.as_mut() {
-            log.append_milestone(index, &head)?;
-        }
-        Ok(*state.milestones.last().expect("just pushed"))
-    }
-
-    fn zero_value_transaction(
-        &self,
-        trunk: Hash,
-        branch: Hash,
-        tag: &str,
-        index: u64,
-        timestamp_s: u64,
-    ) -> Result<Transaction, String> {
-        let mut obsolete = [0i8; 81];
-        hub_protocol::ternary::int_to_trits("milestone index", index as i64, &mut obsolete)
-            .map_err(|e| e.to_string())?;
-        let output = Output::new(coordinator_address(), 0)
-            .with_tag(Tag::from_trytes_padded(tag).map_err(|e| e.to_string())?)
-            .with_obsolete_tag(Tag::from_trits(&obsolete).map_err(|e| e.to_string())?);
-        let bundle = BundleBuilder::new(timestamp_s)
-            .and_then(|b| b.output(output).build())
-            .map_err(|e| e.to_string())?;
-        let options = AttachOptions {
-            min_weight_magnitude: self.mwm,
-            threads: 1,
-            timestamp_ms: now_ms() as i64,
-        };
-        let attached = attach_bundle(bundle.transactions(), trunk, branch, &options, &Cancel::default())
-            .map_err(|e| e.to_string())?
-            .ok_or("proof of work cancelled")?;
-        Ok(attached.into_iter().next().expect("one transaction"))
-    }
-
-    /// Pays `amount` to `address` from the genesis funds with a real, signed
-    /// bundle that goes through `storeTransactions` like any other.
-    pub async fn fund(&self, address: Address, amount: u64) -> Result<FundReceipt, String> {
-        if amount == 0 || amount > hub_protocol::SUPPLY as u64 {
-            return Err(format!("amount must be between 1 and {}", hub_protocol::SUPPLY));
-        }
-        if !address.last_trit_is_zero() {
-            return Err(format!(
-                "address {address} has a non-zero last trit and cannot receive value"
-            ));
-        }
-        let _one_at_a_time = self.faucet_lock.lock().await;
-        let (signed, trunk, branch) = {
-            let mut state = self.lock();
-            let mut inputs = Vec::new();
-            let mut total = 0u64;
-            let candidates = state.faucet.addresses.clone();
-            for (index, candidate) in candidates {
-                if total >= amount {
-                    break;
-                }
-                let balance = state.ledger.balance(&candidate);
-                if balance == 0 || state.seen_spent(&candidate) {
-                    continue;
-                }
-                total += balance;
-                inputs.push((index, candidate, balance));
-            }
-            if total < amount {
-                return Err(format!(
-                    "the faucet has {total} confirmed, unspent tokens, less than {amount}; wait for a milestone"
-                ));
-            }
-            let faucet = &state.faucet;
-            let mut builder = BundleBuilder::new(now_ms() / 1000).map_err(|e| e.to_string())?;
-            builder = builder.output(Output::new(address, amount));
-            for (_, input, balance) in &inputs {
-                builder = builder.input(Input {
-                    address: *input,
-                    amount: *balance,
-                    security: faucet.security,
-                });
-            }
-            let remainder = total - amount;
-            let remainder_entry = if remainder > 0 {
-                let index = faucet.next_index;
-                let remainder_address = wots::address(&faucet.seed, index, faucet.security);
-                builder = builder.output(Output::new(remainder_address, remainder));
-                Some((index, remainder_address))
-            } else {
-                None
-            };
-            let unsigned = builder.build().map_err(|e| e.to_string())?;
-            let seed = faucet.seed.clone();
-            let keys: HashMap<Address, u64> = inputs.iter().map(|(i, a, _)| (*a, *i)).collect();
-            let signed = unsigned
-                .sign(|slot, hash| {
-                    let index = keys.get(&slot.address).ok_or("unknown faucet input")?;
-                    Ok::<_, &str>(wots::sign(&seed, *index, slot.security, hash))
-                })
-                .map_err(|e| e.to_string())?;
-            if let Some(entry) = remainder_entry {
-                state.faucet.addresses.push(entry);
-                state.faucet.next_index += 1;
-            }
-            let latest = state.milestones.last().expect("genesis exists").hash;
-            drop(state);
-            let (trunk, branch) = self.transactions_to_approve(3, None).unwrap_or((latest, latest));
-            (signed, trunk, branch)
-        };
-        let wire: Vec<Transaction> = signed.into_iter().rev().collect();
-        let attached = self.attach(trunk, branch, self.mwm, wire).await?;
-        let receipt = FundReceipt {
-            bundle: attached[0].bundle,
-            tail: attached[0].hash(),
-        };
-        self.store(attached)?;
-        Ok(receipt)
-    }
-
     /// The faults in force.
     pub fn faults(&self) -> Faults {
         self.lock().faults.clone()
@@ -719,7 +435,83 @@ impl Node {
     }
 }
 
+/// The hashes `index` lists for any of `items`; `None` without items (the
+/// list does not filter).
+fn united<'t, T>(items: &[T], index: impl Fn(&T) -> &'t [Hash]) -> Option<HashSet<Hash>> {
+    (!items.is_empty()).then(|| items.iter().flat_map(|item| index(item).iter().copied()).collect())
+}
+
 impl State {
+    /// The state of a new node: the genesis ledger, the genesis milestone
+    /// and an empty tangle.
+    fn genesis(genesis: &Genesis) -> Result<Self, String> {
+        let allocations = genesis.allocations()?;
+        Ok(Self {
+            tangle: Tangle::default(),
+            ledger: Ledger::genesis(&allocations)?,
+            milestones: vec![Milestone {
+                index: 0,
+                hash: Hash::NULL,
+            }],
+            milestone_by_hash: HashMap::from([(Hash::NULL, 0)]),
+            effects: HashMap::new(),
+            faults: Faults::default(),
+            faucet: FaucetBook::new(genesis, &allocations),
+            log: None,
+        })
+    }
+
+    /// Rebuilds the tangle and the milestones from a data directory's files.
+    fn replay(&mut self, stored: Vec<Transaction>, milestones: Vec<Hash>) -> Result<(), String> {
+        for tx in stored {
+            let hash = tx.hash();
+            if !self.tangle.contains(&tx.trunk) || !self.tangle.contains(&tx.branch) {
+                return Err(format!("stored transaction {hash} approves an unknown transaction"));
+            }
+            self.tangle.insert(hash, tx);
+        }
+        for hash in milestones {
+            self.confirm_milestone(hash)?;
+        }
+        self.extend_faucet_book();
+        Ok(())
+    }
+
+    /// The latest milestone.
+    pub(crate) fn latest(&self) -> Milestone {
+        *self.milestones.last().expect("genesis exists")
+    }
+
+    /// The new transactions of `pending` (hashes given), approvees first;
+    /// `Err` if one approves a transaction neither stored nor among them.
+    fn parents_first(&self, mut pending: Vec<(Hash, Transaction)>) -> Result<Vec<(Hash, Transaction)>, String> {
+        pending.retain(|(h, _)| !self.tangle.contains(h));
+        let mut order = Vec::with_capacity(pending.len());
+        let mut known: HashSet<Hash> = HashSet::new();
+        // Insert what is solid, repeat until nothing moves.
+        while !pending.is_empty() {
+            let before = pending.len();
+            let mut rest = Vec::new();
+            for (hash, tx) in pending {
+                let solid = |h: &Hash| self.tangle.contains(h) || known.contains(h);
+                if solid(&tx.trunk) && solid(&tx.branch) {
+                    known.insert(hash);
+                    order.push((hash, tx));
+                } else {
+                    rest.push((hash, tx));
+                }
+            }
+            if rest.len() == before {
+                let (hash, _) = &rest[0];
+                return Err(format!(
+                    "transaction {hash} is not solid: it approves an unknown transaction"
+                ));
+            }
+            pending = rest;
+        }
+        Ok(order)
+    }
+
     /// The effect of the bundle whose tail is `tail`; memoised once the
     /// bundle is complete (a complete bundle never changes).
     fn effect(&mut self, tail: &Hash) -> Result<Arc<BundleEffect>, String> {
@@ -731,25 +523,7 @@ impl State {
         };
         let report = validate(&txs, &Options::default());
         let result = if report.is_valid() {
-            let mut changes: HashMap<Address, i64> = HashMap::new();
-            let mut inputs = Vec::new();
-            let moves_value = txs.iter().any(|tx| tx.value.get() != 0);
-            for tx in &txs {
-                if tx.value.get() != 0 {
-                    *changes.entry(tx.address).or_default() += tx.value.get();
-                }
-                if tx.value.get() < 0 {
-                    inputs.push(tx.address);
-                }
-            }
-            let mut changes: Vec<(Address, i64)> = changes.into_iter().filter(|(_, v)| *v != 0).collect();
-            changes.sort();
-            Ok(Arc::new(BundleEffect {
-                bundle: txs[0].bundle,
-                changes,
-                inputs,
-                moves_value,
-            }))
+            Ok(Arc::new(bundle_effect(&txs)))
         } else {
             let broken: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
             Err(format!("invalid bundle: {}", broken.join("; ")))
@@ -760,7 +534,7 @@ impl State {
 
     /// The unconfirmed past cone of `starts` (minus `exclude`) and the
     /// effects of the bundles whose tails are in it, oldest first.
-    fn cone_effects(
+    pub(crate) fn cone_effects(
         &mut self,
         starts: &[Hash],
         exclude: &HashSet<Hash>,
@@ -785,24 +559,8 @@ impl State {
         self.ledger.check(&refs).map(drop)
     }
 
-    /// Confirms the unconfirmed past cone of milestone `hash` and records it.
-    fn confirm_milestone(&mut self, hash: Hash) -> Result<(), String> {
-        let index = self.milestones.len() as u64;
-        let (cone, effects) = self.cone_effects(&[hash], &HashSet::new())?;
-        let refs: Vec<&BundleEffect> = effects.iter().map(Arc::as_ref).collect();
-        self.ledger
-            .apply(&refs)
-            .map_err(|e| format!("milestone {index} is inconsistent: {e}"))?;
-        for h in &cone {
-            self.tangle.set_confirmed(h, index);
-        }
-        self.milestones.push(Milestone { index, hash });
-        self.milestone_by_hash.insert(hash, index);
-        Ok(())
-    }
-
     /// Whether a confirmed bundle, or any valid bundle seen, spends from `address`.
-    fn seen_spent(&mut self, address: &Address) -> bool {
+    pub(crate) fn seen_spent(&mut self, address: &Address) -> bool {
         if self.ledger.spent(address) {
             return true;
         }
@@ -830,17 +588,27 @@ impl State {
         }
         false
     }
+}
 
-    /// Registers faucet remainder addresses already used on the tangle.
-    fn extend_faucet_book(&mut self) {
-        loop {
-            let index = self.faucet.next_index;
-            let address = wots::address(&self.faucet.seed, index, self.faucet.security);
-            if self.tangle.by_address(&address).is_empty() {
-                break;
-            }
-            self.faucet.addresses.push((index, address));
-            self.faucet.next_index += 1;
+/// What confirming the valid bundle `txs` does to the ledger.
+fn bundle_effect(txs: &[Transaction]) -> BundleEffect {
+    let mut changes: HashMap<Address, i64> = HashMap::new();
+    let mut inputs = Vec::new();
+    let moves_value = txs.iter().any(|tx| tx.value.get() != 0);
+    for tx in txs {
+        if tx.value.get() != 0 {
+            *changes.entry(tx.address).or_default() += tx.value.get();
         }
+        if tx.value.get() < 0 {
+            inputs.push(tx.address);
+        }
+    }
+    let mut changes: Vec<(Address, i64)> = changes.into_iter().filter(|(_, v)| *v != 0).collect();
+    changes.sort();
+    BundleEffect {
+        bundle: txs[0].bundle,
+        changes,
+        inputs,
+        moves_value,
     }
 }
