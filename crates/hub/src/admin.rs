@@ -16,14 +16,14 @@ use clap::{Args, Subcommand};
 use hub_core::{ColdAddress, Hub};
 use zeroize::Zeroizing;
 
-use crate::config::Settings;
-use crate::serve::{open_hub, seed_provider};
+use crate::config::GivenSettings;
+use crate::open::{open_hub, seed_provider};
 
 /// `hub admin`: the settings of the Hub to act on, and the command.
 #[derive(Args)]
 pub struct AdminArgs {
     #[command(flatten)]
-    settings: Box<Settings>,
+    settings: Box<GivenSettings>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -73,10 +73,12 @@ pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Res
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let (provider, _) = seed_provider(&config).await?;
-        let endpoints = config
-            .node
-            .clone()
-            .unwrap_or_else(|| vec![format!("http://{}", config.devnet_listen)]);
+        let settings = &config.settings;
+        let endpoints = if settings.node.is_empty() {
+            vec![format!("http://{}", settings.devnet_listen)]
+        } else {
+            settings.node.clone()
+        };
         let hub = open_hub(&config, provider, endpoints).await?;
         let result = cold(&hub, args.command, stdin, out).await;
         hub.store().close().await;

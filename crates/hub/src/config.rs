@@ -1,105 +1,109 @@
-//! `hub serve` settings: flags override the environment (`HUB_…`), which
-//! overrides the TOML file (`--config`), which overrides the defaults. Every
-//! setting and its default is listed by `hub serve --help`. Secrets (the
-//! salt) come only from a file or the environment.
+//! `hub serve` and `hub admin` settings, each declared once.
+//!
+//! One field of [`Settings`] is one setting: its doc comment is the help,
+//! its `#[arg]` gives the flag (`--name`), the environment variable
+//! (`HUB_…`) and the default (`hub serve --help` prints it), and its flag
+//! name is its key in the `--config` TOML file. Flags override the
+//! environment, which overrides the file, which overrides the defaults:
+//! clap layers the first and the last, [`GivenSettings`] puts the file in
+//! between. [`GivenSettings::resolve`] then checks the values (errors name
+//! the flag) and builds what the commands need. Defaults that the library
+//! crates already define are taken from them rather than written again.
+//! Secrets are never values here, only the files holding them (see
+//! `secrets`).
 
+use std::collections::BTreeSet;
+use std::fmt::Display;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
-use hub_protocol::{Argon2Mode, Argon2Params, SecurityLevel};
-use serde::Deserialize;
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, Args, Command, FromArgMatches, ValueEnum};
+use hub_core::attacher::{AttachConfig, PowMode};
+use hub_core::monitor::MonitorConfig;
+use hub_core::sweeper::SweepConfig;
+use hub_core::SensitiveConfig;
+use hub_devnet::DevnetConfig;
+use hub_protocol::{Argon2Mode, Argon2Params, Salt, SecurityLevel};
+use hub_signer::{LocalProvider, RemoteTimeouts};
 
-/// Everything `hub serve` can be told. Unset values fall back to the file, then the default.
-#[derive(Args, Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+use crate::secrets;
+
+/// Everything `hub serve` can be told (and `hub admin`, to reach the same
+/// database and derive the same addresses).
+#[derive(Args, Debug, Clone)]
 pub struct Settings {
-    /// TOML file with any of these settings (keys as the flag names, e.g. `grpc-listen = "…"`).
+    /// TOML file with any of these settings, keys as the flag names (`grpc-listen = "127.0.0.1:50051"`).
     #[arg(long, env = "HUB_CONFIG")]
-    #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// Directory for Hub's files (SQLite database, development salt, embedded devnet). [default: ./hub-data]
-    #[arg(long, env = "HUB_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user:pass@host/db`. [default: SQLite in the data directory]
+    /// Directory for Hub's files (SQLite database, development salt, embedded devnet).
+    #[arg(long, env = "HUB_DATA_DIR", default_value = "hub-data")]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user:pass@host/db`. Unset: SQLite in the data
+    /// directory.
     #[arg(long, env = "HUB_DATABASE")]
     pub database: Option<String>,
-    /// IOTA node API URL(s), comma-separated or repeated. [default: the embedded devnet]
+    /// IOTA node API URL(s), comma-separated or repeated. Unset: the embedded devnet.
     #[arg(long, env = "HUB_NODE", value_delimiter = ',')]
-    pub node: Option<Vec<String>>,
-    /// File holding the Argon2 salt (more than 20 bytes; one trailing newline ignored). The
-    /// environment variable HUB_SALT may hold the salt itself instead. [default: a development
-    /// salt generated into the data directory]
+    pub node: Vec<String>,
+    /// File holding the Argon2 salt (more than 20 bytes; one trailing newline ignored). The environment
+    /// variable HUB_SALT may hold the salt itself instead. Unset: a development salt generated into the
+    /// data directory.
     #[arg(long, env = "HUB_SALT_FILE")]
     pub salt_file: Option<PathBuf>,
-    /// gRPC listen address. [default: 127.0.0.1:50051]
-    #[arg(long, env = "HUB_GRPC_LISTEN")]
-    pub grpc_listen: Option<SocketAddr>,
-    /// HTTP JSON listen address. [default: 127.0.0.1:50052]
-    #[arg(long, env = "HUB_HTTP_LISTEN")]
-    pub http_listen: Option<SocketAddr>,
-    /// Listen address of the embedded devnet (when no --node is given). [default: 127.0.0.1:14265]
-    #[arg(long, env = "HUB_DEVNET_LISTEN")]
-    pub devnet_listen: Option<SocketAddr>,
-    /// Milestone interval of the embedded devnet, ms (0 = on demand only). [default: 5000]
-    #[arg(long, env = "HUB_DEVNET_MILESTONE_INTERVAL_MS")]
-    pub devnet_milestone_interval_ms: Option<u64>,
-    /// Deposit monitor interval, ms (0 disables it). [default: 10000]
-    #[arg(long, env = "HUB_MONITOR_INTERVAL_MS")]
-    pub monitor_interval_ms: Option<u64>,
-    /// Sweeper interval, ms (0 disables sweeps). [default: 60000]
-    #[arg(long, env = "HUB_SWEEP_INTERVAL_MS")]
-    pub sweep_interval_ms: Option<u64>,
-    /// Attacher interval (attach, promote, reattach, confirm), ms (0 disables it). [default: 30000]
-    #[arg(long, env = "HUB_ATTACHMENT_INTERVAL_MS")]
-    pub attachment_interval_ms: Option<u64>,
-    /// Who does proof of work: `local` (in-process) or `remote` (the node's attachToTangle). [default: local]
-    #[arg(long, env = "HUB_POW")]
-    pub pow: Option<String>,
-    /// Minimum weight magnitude of proof of work. [default: 9]
-    #[arg(long, env = "HUB_MWM")]
-    pub mwm: Option<u8>,
-    /// Deposit addresses per sweep. [default: 5]
-    #[arg(long, env = "HUB_SWEEP_MAX_DEPOSITS")]
-    pub sweep_max_deposits: Option<i64>,
-    /// Withdrawals per sweep. [default: 7]
-    #[arg(long, env = "HUB_SWEEP_MAX_WITHDRAWALS")]
-    pub sweep_max_withdrawals: Option<i64>,
-    /// Keep the message of deposit transactions. [default: false]
-    #[arg(long, env = "HUB_FETCH_TRANSACTION_MESSAGES")]
-    pub fetch_transaction_messages: Option<bool>,
-    /// Pre-derived deposit addresses to keep ready (0 disables the pool). [default: 20]
-    #[arg(long, env = "HUB_ADDRESS_POOL_SIZE")]
-    pub address_pool_size: Option<usize>,
-    /// How often the address pool is topped up, ms. [default: 2000]
-    #[arg(long, env = "HUB_ADDRESS_POOL_INTERVAL_MS")]
-    pub address_pool_interval_ms: Option<u64>,
-    /// Argon2 variant: `id` or `i` (deployments before mid-2018). [default: id]
-    #[arg(long, env = "HUB_ARGON2_MODE")]
-    pub argon2_mode: Option<String>,
-    /// Argon2 iterations. [default: 4]
-    #[arg(long, env = "HUB_ARGON2_T_COST")]
-    pub argon2_t_cost: Option<u32>,
-    /// Argon2 memory, KiB. [default: 131072]
-    #[arg(long, env = "HUB_ARGON2_M_COST_KIB")]
-    pub argon2_m_cost_kib: Option<u32>,
-    /// Argon2 lanes. [default: 1]
-    #[arg(long, env = "HUB_ARGON2_PARALLELISM")]
-    pub argon2_parallelism: Option<u32>,
-    /// Argon2 derivations running at once (each takes the Argon2 memory). [default: 2]
-    #[arg(long, env = "HUB_MAX_CONCURRENT_ARGON2")]
-    pub max_concurrent_argon2: Option<usize>,
-    /// WOTS security level of addresses, 1–3. [default: 2]
-    #[arg(long, env = "HUB_KEY_SECURITY_LEVEL")]
-    pub key_security_level: Option<u8>,
-    /// Timeout of one node request, ms. [default: 30000]
-    #[arg(long, env = "HUB_NODE_TIMEOUT_MS")]
-    pub node_timeout_ms: Option<u64>,
-    /// Who holds the salt and signs: `local` (this process, with --salt-file or HUB_SALT) or `remote` (a
-    /// `hub signer` over mutual TLS; Hub then holds no salt and needs --signer-url, --signer-ca, --signer-cert
-    /// and --signer-key). [default: local]
-    #[arg(long, env = "HUB_SIGNING")]
-    pub signing: Option<String>,
+    /// gRPC listen address.
+    #[arg(long, env = "HUB_GRPC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub grpc_listen: SocketAddr,
+    /// HTTP JSON listen address.
+    #[arg(long, env = "HUB_HTTP_LISTEN", default_value = "127.0.0.1:50052")]
+    pub http_listen: SocketAddr,
+    /// Listen address of the embedded devnet (when no --node is given).
+    #[arg(long, env = "HUB_DEVNET_LISTEN", default_value_t = DevnetConfig::default().listen)]
+    pub devnet_listen: SocketAddr,
+    /// Milestone interval of the embedded devnet, ms (0 = on demand only).
+    #[arg(long, env = "HUB_DEVNET_MILESTONE_INTERVAL_MS", default_value_t = DevnetConfig::default().milestone_interval_ms)]
+    pub devnet_milestone_interval_ms: u64,
+    /// Deposit monitor interval, ms (0 disables it).
+    #[arg(long, env = "HUB_MONITOR_INTERVAL_MS", default_value_t = 10_000)]
+    pub monitor_interval_ms: u64,
+    /// Sweeper interval, ms (0 disables sweeps).
+    #[arg(long, env = "HUB_SWEEP_INTERVAL_MS", default_value_t = 60_000)]
+    pub sweep_interval_ms: u64,
+    /// Attacher interval (attach, promote, reattach, confirm), ms (0 disables it).
+    #[arg(long, env = "HUB_ATTACHMENT_INTERVAL_MS", default_value_t = 30_000)]
+    pub attachment_interval_ms: u64,
+    /// Who does proof of work.
+    #[arg(long, env = "HUB_POW", value_enum, default_value_t = AttachConfig::default().pow.into())]
+    pub pow: PowChoice,
+    /// Minimum weight magnitude of proof of work, 1–81.
+    #[arg(long, env = "HUB_MWM", default_value_t = AttachConfig::default().mwm)]
+    pub mwm: u8,
+    /// Deposit addresses per sweep, 1–1000.
+    #[arg(long, env = "HUB_SWEEP_MAX_DEPOSITS", default_value_t = SweepConfig::default().max_deposits)]
+    pub sweep_max_deposits: i64,
+    /// Withdrawals per sweep, 1–1000.
+    #[arg(long, env = "HUB_SWEEP_MAX_WITHDRAWALS", default_value_t = SweepConfig::default().max_withdrawals)]
+    pub sweep_max_withdrawals: i64,
+    /// Keep the message of deposit transactions.
+    #[arg(long, env = "HUB_FETCH_TRANSACTION_MESSAGES", action = ArgAction::Set,
+          default_value_t = MonitorConfig::default().fetch_messages)]
+    pub fetch_transaction_messages: bool,
+    /// Pre-derived deposit addresses to keep ready (0 disables the pool).
+    #[arg(long, env = "HUB_ADDRESS_POOL_SIZE", default_value_t = 20)]
+    pub address_pool_size: usize,
+    /// How often the address pool is topped up, ms.
+    #[arg(long, env = "HUB_ADDRESS_POOL_INTERVAL_MS", default_value_t = 2_000)]
+    pub address_pool_interval_ms: u64,
+    #[command(flatten)]
+    pub derivation: DerivationSettings,
+    /// Timeout of one node request, ms.
+    #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub node_timeout_ms: u64,
+    /// Who holds the salt and signs. With `remote`, Hub holds no salt and needs --signer-url, --signer-ca,
+    /// --signer-cert and --signer-key.
+    #[arg(long, env = "HUB_SIGNING", value_enum, default_value_t = SigningChoice::Local)]
+    pub signing: SigningChoice,
     /// Signing server URL, `https://host:port` (with --signing remote).
     #[arg(long, env = "HUB_SIGNER_URL")]
     pub signer_url: Option<String>,
@@ -112,62 +116,180 @@ pub struct Settings {
     /// Private key (PEM) of Hub's client certificate (with --signing remote).
     #[arg(long, env = "HUB_SIGNER_KEY")]
     pub signer_key: Option<PathBuf>,
-    /// Timeout of one signing-server call, ms (each costs the signer an Argon2 derivation). [default: 30000]
-    #[arg(long, env = "HUB_SIGNER_TIMEOUT_MS")]
-    pub signer_timeout_ms: Option<u64>,
+    /// Timeout of one signing-server call, ms (each costs the signer an Argon2 derivation; with --signing
+    /// remote).
+    #[arg(long, env = "HUB_SIGNER_TIMEOUT_MS", default_value_t = RemoteTimeouts::default().request.as_millis() as u64)]
+    pub signer_timeout_ms: u64,
     /// File holding the key (at least 32 bytes) SignBundle tokens are checked against: a token is
     /// hex(HMAC-SHA256(key, bundleHash ‖ address)), see `hub util sign-bundle-token`. Setting it enables
-    /// SignBundle, which signs again with the key of an already-swept deposit address. [default: SignBundle off]
+    /// SignBundle, which signs again with the key of an already-swept deposit address. Unset: SignBundle off.
     #[arg(long, env = "HUB_SIGN_BUNDLE_KEY_FILE")]
     pub sign_bundle_key_file: Option<PathBuf>,
     /// Enable RecoverFunds: pay funds that reached an already-swept deposit address to a payout address
-    /// (the key signs a second time; nobody is credited). [default: false]
-    #[arg(long, env = "HUB_RECOVER_FUNDS")]
-    pub recover_funds: Option<bool>,
-    /// Bundle hashes RecoverFunds tries, to expose the reused key least. [default: 200000]
-    #[arg(long, env = "HUB_RECOVER_FUNDS_CANDIDATES")]
-    pub recover_funds_candidates: Option<u64>,
-    /// Enable GetSeedForAddress (hands out the seed of a user's deposit address). [default: false]
-    #[arg(long, env = "HUB_GET_SEED_FOR_ADDRESS")]
-    pub get_seed_for_address: Option<bool>,
-    /// Enable GetSeedForUUID (hands out the seed of a seed UUID this Hub knows). [default: false]
-    #[arg(long, env = "HUB_GET_SEED_FOR_UUID")]
-    pub get_seed_for_uuid: Option<bool>,
+    /// (the key signs a second time; nobody is credited).
+    #[arg(long, env = "HUB_RECOVER_FUNDS", action = ArgAction::Set,
+          default_value_t = SensitiveConfig::default().recover_funds)]
+    pub recover_funds: bool,
+    /// Bundle hashes RecoverFunds tries, to expose the reused key least; 1–100000000.
+    #[arg(long, env = "HUB_RECOVER_FUNDS_CANDIDATES", default_value_t = SensitiveConfig::default().recovery_candidates)]
+    pub recover_funds_candidates: u64,
+    /// Enable GetSeedForAddress (hands out the seed of a user's deposit address).
+    #[arg(long, env = "HUB_GET_SEED_FOR_ADDRESS", action = ArgAction::Set,
+          default_value_t = SensitiveConfig::default().seed_for_address)]
+    pub get_seed_for_address: bool,
+    /// Enable GetSeedForUUID (hands out the seed of a seed UUID this Hub knows).
+    #[arg(long, env = "HUB_GET_SEED_FOR_UUID", action = ArgAction::Set,
+          default_value_t = SensitiveConfig::default().seed_for_uuid)]
+    pub get_seed_for_uuid: bool,
 }
 
-macro_rules! take_missing {
-    ($target:ident, $file:ident, $($field:ident),+) => {
-        $( if $target.$field.is_none() { $target.$field = $file.$field.take(); } )+
+/// How keys are derived: Argon2 over the salt and the seed UUID, then WOTS.
+/// `hub serve` and `hub signer serve` both take these settings, and a Hub
+/// and its signing server must agree on them.
+#[derive(Args, Debug, Clone)]
+pub struct DerivationSettings {
+    /// Argon2 variant.
+    #[arg(long, env = "HUB_ARGON2_MODE", value_enum, default_value_t = Argon2Params::default().mode.into())]
+    pub argon2_mode: Argon2Choice,
+    /// Argon2 iterations.
+    #[arg(long, env = "HUB_ARGON2_T_COST", default_value_t = Argon2Params::default().t_cost)]
+    pub argon2_t_cost: u32,
+    /// Argon2 memory, KiB.
+    #[arg(long, env = "HUB_ARGON2_M_COST_KIB", default_value_t = Argon2Params::default().m_cost_kib)]
+    pub argon2_m_cost_kib: u32,
+    /// Argon2 lanes.
+    #[arg(long, env = "HUB_ARGON2_PARALLELISM", default_value_t = Argon2Params::default().parallelism)]
+    pub argon2_parallelism: u32,
+    /// Argon2 derivations running at once (each takes the Argon2 memory; 0 counts as 1).
+    #[arg(long, env = "HUB_MAX_CONCURRENT_ARGON2", default_value_t = 2)]
+    pub max_concurrent_argon2: usize,
+    /// WOTS security level of addresses, 1–3 (a Hub and its signing server must agree).
+    #[arg(long, visible_alias = "security", env = "HUB_KEY_SECURITY_LEVEL",
+          default_value_t = SecurityLevel::Medium.as_u8())]
+    pub key_security_level: u8,
+}
+
+/// Declares the closed choice of a flag that mirrors a library enum variant
+/// for variant, with conversions both ways (the library's default is then the
+/// flag's default, and a variant added to one side is a compile error until
+/// the other has it).
+macro_rules! choice_mirroring {
+    ($(#[$meta:meta])* $choice:ident => $library:ident { $($(#[$variant_meta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+        pub enum $choice {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl From<$choice> for $library {
+            fn from(choice: $choice) -> Self {
+                match choice {
+                    $($choice::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$library> for $choice {
+            fn from(value: $library) -> Self {
+                match value {
+                    $($library::$variant => Self::$variant),+
+                }
+            }
+        }
     };
 }
 
-/// Settings with every value decided.
+choice_mirroring! {
+    /// `--pow`: who does proof of work.
+    PowChoice => PowMode {
+        /// In-process.
+        Local,
+        /// The node's attachToTangle.
+        Remote,
+    }
+}
+
+choice_mirroring! {
+    /// `--argon2-mode`: the Argon2 variant.
+    Argon2Choice => Argon2Mode {
+        /// argon2id, the default since mid-2018.
+        #[value(alias = "argon2id")]
+        Id,
+        /// argon2i, deployments created before mid-2018.
+        #[value(alias = "argon2i")]
+        I,
+    }
+}
+
+/// `--signing`: who holds the salt and signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigningChoice {
+    /// This process, with --salt-file or HUB_SALT.
+    Local,
+    /// A `hub signer serve` over mutual TLS.
+    Remote,
+}
+
+/// The settings as given on the command line and in the environment, and
+/// which of them were given there; `--config` and the checks are applied by
+/// [`GivenSettings::resolve`].
+#[derive(Debug, Clone)]
+pub struct GivenSettings {
+    settings: Settings,
+    /// Ids of the settings a flag, the environment or the file set; the
+    /// others hold their default.
+    set: BTreeSet<String>,
+}
+
+impl FromArgMatches for GivenSettings {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Self {
+            settings: Settings::from_arg_matches(matches)?,
+            set: given_ids(matches).collect(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.settings.update_from_arg_matches(matches)?;
+        self.set.extend(given_ids(matches));
+        Ok(())
+    }
+}
+
+/// The ids of the arguments a flag or the environment gave.
+fn given_ids(matches: &ArgMatches) -> impl Iterator<Item = String> + '_ {
+    matches
+        .ids()
+        .map(|id| id.as_str())
+        .filter(|id| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        })
+        .map(String::from)
+}
+
+impl Args for GivenSettings {
+    fn augment_args(command: Command) -> Command {
+        Settings::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        Settings::augment_args_for_update(command)
+    }
+}
+
+/// Settings with every value decided and checked.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub data_dir: PathBuf,
+    /// The values, layered and checked.
+    pub settings: Settings,
+    /// `--database`, or SQLite in the data directory.
     pub database: String,
-    pub node: Option<Vec<String>>,
-    pub salt_file: Option<PathBuf>,
-    pub grpc_listen: SocketAddr,
-    pub http_listen: SocketAddr,
-    pub devnet_listen: SocketAddr,
-    pub devnet_milestone_interval_ms: u64,
-    pub monitor_interval_ms: u64,
-    pub sweep_interval_ms: u64,
-    pub attachment_interval_ms: u64,
-    pub pow: hub_core::attacher::PowMode,
-    pub mwm: u8,
-    pub sweep_max_deposits: i64,
-    pub sweep_max_withdrawals: i64,
-    pub fetch_transaction_messages: bool,
-    pub address_pool_size: usize,
-    pub address_pool_interval_ms: u64,
-    pub argon2: Argon2Params,
-    pub max_concurrent_argon2: usize,
-    pub security: SecurityLevel,
-    pub node_timeout_ms: u64,
+    pub derivation: Derivation,
     pub signing: Signing,
-    pub sensitive: hub_core::SensitiveConfig,
+    pub sensitive: SensitiveConfig,
 }
 
 /// Where keys come from.
@@ -187,149 +309,117 @@ pub struct RemoteSigning {
     pub timeout_ms: u64,
 }
 
-impl Settings {
-    /// Fills what flags and environment left unset from the file, then the defaults.
+/// Checked key-derivation settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Derivation {
+    pub argon2: Argon2Params,
+    pub security: SecurityLevel,
+    pub max_concurrent_argon2: usize,
+}
+
+impl GivenSettings {
+    /// Fills what flags and environment left unset from the `--config` file,
+    /// then checks everything.
     pub fn resolve(mut self) -> Result<Resolved, String> {
-        if let Some(path) = self.config.clone() {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("--config {}: {e}", path.display()))?;
-            let mut file: Settings = toml::from_str(&text).map_err(|e| format!("--config {}: {e}", path.display()))?;
-            take_missing!(
-                self,
-                file,
-                data_dir,
-                database,
-                node,
-                salt_file,
-                grpc_listen,
-                http_listen,
-                devnet_listen,
-                devnet_milestone_interval_ms,
-                monitor_interval_ms,
-                sweep_interval_ms,
-                attachment_interval_ms,
-                pow,
-                mwm,
-                sweep_max_deposits,
-                sweep_max_withdrawals,
-                fetch_transaction_messages,
-                address_pool_size,
-                address_pool_interval_ms,
-                argon2_mode,
-                argon2_t_cost,
-                argon2_m_cost_kib,
-                argon2_parallelism,
-                max_concurrent_argon2,
-                key_security_level,
-                node_timeout_ms,
-                signing,
-                signer_url,
-                signer_ca,
-                signer_cert,
-                signer_key,
-                signer_timeout_ms,
-                sign_bundle_key_file,
-                recover_funds,
-                recover_funds_candidates,
-                get_seed_for_address,
-                get_seed_for_uuid
-            );
+        if let Some(path) = self.settings.config.clone() {
+            self.take_from_file(&path)
+                .map_err(|e| format!("--config {}: {e}", path.display()))?;
         }
         let signing = self.signing()?;
-        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("hub-data"));
-        let database = self
+        let settings = self.settings;
+        let database = settings
             .database
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("hub.sqlite").display()));
-        let argon2 = argon2_params(
-            self.argon2_mode.as_deref(),
-            self.argon2_t_cost,
-            self.argon2_m_cost_kib,
-            self.argon2_parallelism,
-        )?;
-        let security = security_level(self.key_security_level)?;
-        let node = self.node.filter(|n| !n.is_empty());
-        let sensitive = hub_core::SensitiveConfig {
-            sign_bundle: self.sign_bundle_key_file.as_deref().map(sign_bundle_key).transpose()?,
-            recover_funds: self.recover_funds.unwrap_or(false),
-            recovery_candidates: match self
-                .recover_funds_candidates
-                .unwrap_or(hub_core::sensitive::DEFAULT_RECOVERY_CANDIDATES)
-            {
-                n @ 1..=100_000_000 => n,
-                other => {
-                    return Err(format!(
-                        "--recover-funds-candidates: must be between 1 and 100000000, got {other}"
-                    ))
-                }
-            },
-            seed_for_address: self.get_seed_for_address.unwrap_or(false),
-            seed_for_uuid: self.get_seed_for_uuid.unwrap_or(false),
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", settings.data_dir.join("hub.sqlite").display()));
+        let derivation = settings.derivation.resolve()?;
+        let sensitive = SensitiveConfig {
+            sign_bundle: settings
+                .sign_bundle_key_file
+                .as_deref()
+                .map(secrets::sign_bundle_key)
+                .transpose()?,
+            recover_funds: settings.recover_funds,
+            recovery_candidates: settings.recover_funds_candidates,
+            seed_for_address: settings.get_seed_for_address,
+            seed_for_uuid: settings.get_seed_for_uuid,
         };
+        within(
+            "--recover-funds-candidates",
+            settings.recover_funds_candidates,
+            1..=100_000_000,
+        )?;
+        within("--mwm", settings.mwm, 1..=81)?;
+        within("--sweep-max-deposits", settings.sweep_max_deposits, 1..=1000)?;
+        within("--sweep-max-withdrawals", settings.sweep_max_withdrawals, 1..=1000)?;
         Ok(Resolved {
-            data_dir,
+            settings,
             database,
-            node,
-            salt_file: self.salt_file,
-            grpc_listen: self
-                .grpc_listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
-            http_listen: self
-                .http_listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50052))),
-            devnet_listen: self
-                .devnet_listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 14265))),
-            devnet_milestone_interval_ms: self.devnet_milestone_interval_ms.unwrap_or(5_000),
-            monitor_interval_ms: self.monitor_interval_ms.unwrap_or(10_000),
-            sweep_interval_ms: self.sweep_interval_ms.unwrap_or(60_000),
-            attachment_interval_ms: self.attachment_interval_ms.unwrap_or(30_000),
-            pow: match self.pow.as_deref() {
-                None | Some("local") => hub_core::attacher::PowMode::Local,
-                Some("remote") => hub_core::attacher::PowMode::Remote,
-                Some(other) => return Err(format!("--pow: must be `local` or `remote`, got {other:?}")),
-            },
-            mwm: match self.mwm.unwrap_or(9) {
-                mwm @ 1..=81 => mwm,
-                other => return Err(format!("--mwm: must be between 1 and 81, got {other}")),
-            },
-            sweep_max_deposits: positive("--sweep-max-deposits", self.sweep_max_deposits.unwrap_or(5))?,
-            sweep_max_withdrawals: positive("--sweep-max-withdrawals", self.sweep_max_withdrawals.unwrap_or(7))?,
-            fetch_transaction_messages: self.fetch_transaction_messages.unwrap_or(false),
-            address_pool_size: self.address_pool_size.unwrap_or(20),
-            address_pool_interval_ms: self.address_pool_interval_ms.unwrap_or(2_000),
-            argon2,
-            max_concurrent_argon2: max_concurrent_argon2(self.max_concurrent_argon2),
-            security,
-            node_timeout_ms: self.node_timeout_ms.unwrap_or(30_000),
+            derivation,
             signing,
             sensitive,
         })
     }
 
+    /// Takes from the TOML file at `path` the settings that no flag or
+    /// environment variable set. Its values go through the same parsers as
+    /// flags: each is passed as `--key=value` to the settings' command
+    /// stripped of defaults and environment, so the matches hold only what
+    /// the file says and updating from them changes only that.
+    fn take_from_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let file: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        let command = Settings::augment_args_for_update(Command::new("hub serve --config"))
+            .no_binary_name(true)
+            .disable_help_flag(true)
+            .mut_args(|arg| arg.default_value(None).env(None));
+        let mut flags = Vec::new();
+        for (key, value) in &file {
+            let id = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(key.as_str()) && key != "config")
+                .map(|arg| arg.get_id().to_string())
+                .ok_or_else(|| format!("unknown setting `{key}`"))?;
+            let texts = toml_texts(value).ok_or_else(|| format!("`{key}`: not a string, number, boolean or array"))?;
+            // Counts only where no flag or environment variable gave the setting.
+            if self.set.insert(id) {
+                flags.extend(texts.into_iter().map(|text| format!("--{key}={text}")));
+            }
+        }
+        let matches = command.try_get_matches_from(flags).map_err(|e| one_line(&e))?;
+        self.settings
+            .update_from_arg_matches(&matches)
+            .map_err(|e| one_line(&e))
+    }
+
     /// `--signing` and the `--signer-*` settings it needs.
     fn signing(&self) -> Result<Signing, String> {
-        let remote_settings = [
-            ("--signer-url", self.signer_url.is_some()),
-            ("--signer-ca", self.signer_ca.is_some()),
-            ("--signer-cert", self.signer_cert.is_some()),
-            ("--signer-key", self.signer_key.is_some()),
-            ("--signer-timeout-ms", self.signer_timeout_ms.is_some()),
-        ];
-        match self.signing.as_deref() {
-            None | Some("local") => match remote_settings.iter().find(|(_, set)| *set) {
-                Some((flag, _)) => Err(format!(
-                    "{flag}: only used with --signing remote, but signing is local; set --signing remote or remove it"
-                )),
-                None => Ok(Signing::Local),
-            },
-            Some("remote") => {
-                if self.salt_file.is_some() {
+        let settings = &self.settings;
+        match settings.signing {
+            SigningChoice::Local => {
+                let remote_only = [
+                    "signer_url",
+                    "signer_ca",
+                    "signer_cert",
+                    "signer_key",
+                    "signer_timeout_ms",
+                ];
+                match remote_only.into_iter().find(|id| self.set.contains(*id)) {
+                    Some(id) => Err(format!(
+                        "--{}: only used with --signing remote, but signing is local; set --signing remote or remove it",
+                        id.replace('_', "-")
+                    )),
+                    None => Ok(Signing::Local),
+                }
+            }
+            SigningChoice::Remote => {
+                if settings.salt_file.is_some() {
                     let why = "the signing server holds the salt; keep it off Hub's machine";
                     return Err(format!("--salt-file: not used with --signing remote ({why})"));
                 }
                 let required = |flag: &str, env: &str| format!("{flag} (or {env}): required with --signing remote");
                 let path =
                     |value: &Option<PathBuf>, flag: &str, env: &str| value.clone().ok_or_else(|| required(flag, env));
-                let url = self
+                let url = settings
                     .signer_url
                     .clone()
                     .ok_or_else(|| required("--signer-url", "HUB_SIGNER_URL"))?;
@@ -338,70 +428,81 @@ impl Settings {
                         "--signer-url: must start with https:// (the signing server only speaks mutual TLS), got {url:?}"
                     ));
                 }
+                if settings.signer_timeout_ms == 0 {
+                    return Err("--signer-timeout-ms: must be more than 0".into());
+                }
                 Ok(Signing::Remote(RemoteSigning {
                     url,
                     tls: hub_signer::ClientTls {
-                        ca: path(&self.signer_ca, "--signer-ca", "HUB_SIGNER_CA")?,
-                        cert: path(&self.signer_cert, "--signer-cert", "HUB_SIGNER_CERT")?,
-                        key: path(&self.signer_key, "--signer-key", "HUB_SIGNER_KEY")?,
+                        ca: path(&settings.signer_ca, "--signer-ca", "HUB_SIGNER_CA")?,
+                        cert: path(&settings.signer_cert, "--signer-cert", "HUB_SIGNER_CERT")?,
+                        key: path(&settings.signer_key, "--signer-key", "HUB_SIGNER_KEY")?,
                     },
-                    timeout_ms: match self.signer_timeout_ms.unwrap_or(30_000) {
-                        0 => return Err("--signer-timeout-ms: must be more than 0".into()),
-                        ms => ms,
-                    },
+                    timeout_ms: settings.signer_timeout_ms,
                 }))
             }
-            Some(other) => Err(format!("--signing: must be `local` or `remote`, got {other:?}")),
         }
     }
 }
 
-/// Argon2 parameters from the `--argon2-*` settings, defaults filled in and
-/// checked (shared by `hub serve` and `hub signer serve`).
-pub(crate) fn argon2_params(
-    mode: Option<&str>,
-    t_cost: Option<u32>,
-    m_cost_kib: Option<u32>,
-    parallelism: Option<u32>,
-) -> Result<Argon2Params, String> {
-    let defaults = Argon2Params::default();
-    let argon2 = Argon2Params {
-        mode: match mode {
-            None => defaults.mode,
-            Some(mode) => mode
-                .parse::<Argon2Mode>()
-                .map_err(|e| e.for_field("--argon2-mode").to_string())?,
-        },
-        t_cost: t_cost.unwrap_or(defaults.t_cost),
-        m_cost_kib: m_cost_kib.unwrap_or(defaults.m_cost_kib),
-        parallelism: parallelism.unwrap_or(defaults.parallelism),
-    };
-    argon2.validate().map_err(|e| e.to_string())?;
-    Ok(argon2)
-}
-
-/// The SignBundle HMAC key in `path` (see `read_secret_file`).
-pub(crate) fn sign_bundle_key(path: &std::path::Path) -> Result<hub_core::AuthKey, String> {
-    let bytes = crate::serve::read_secret_file(path, "--sign-bundle-key-file")?;
-    hub_core::AuthKey::new(bytes.to_vec()).map_err(|e| format!("--sign-bundle-key-file {}: {e}", path.display()))
-}
-
-/// `--key-security-level`, default 2.
-pub(crate) fn security_level(level: Option<u8>) -> Result<SecurityLevel, String> {
-    SecurityLevel::try_from(level.unwrap_or(2)).map_err(|e| e.for_field("--key-security-level").to_string())
-}
-
-/// `--max-concurrent-argon2`, default 2, at least 1.
-pub(crate) fn max_concurrent_argon2(value: Option<usize>) -> usize {
-    value.unwrap_or(2).max(1)
-}
-
-fn positive(flag: &str, value: i64) -> Result<i64, String> {
-    if (1..=1000).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{flag}: must be between 1 and 1000, got {value}"))
+impl DerivationSettings {
+    /// The Argon2 parameters and security level, checked.
+    pub fn resolve(&self) -> Result<Derivation, String> {
+        let argon2 = Argon2Params {
+            mode: self.argon2_mode.into(),
+            t_cost: self.argon2_t_cost,
+            m_cost_kib: self.argon2_m_cost_kib,
+            parallelism: self.argon2_parallelism,
+        };
+        argon2.validate().map_err(|e| e.to_string())?;
+        let security = SecurityLevel::try_from(self.key_security_level)
+            .map_err(|e| e.for_field("--key-security-level").to_string())?;
+        Ok(Derivation {
+            argon2,
+            security,
+            max_concurrent_argon2: self.max_concurrent_argon2.max(1),
+        })
     }
+}
+
+impl Derivation {
+    /// A provider deriving keys in this process from `salt`.
+    pub fn local_provider(&self, salt: Salt) -> Result<LocalProvider, String> {
+        LocalProvider::new(salt, self.argon2, self.security, self.max_concurrent_argon2).map_err(|e| e.to_string())
+    }
+}
+
+/// Refuses `value` outside `range`, naming `flag`.
+fn within<T: PartialOrd + Display>(flag: &str, value: T, range: RangeInclusive<T>) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag}: must be between {} and {}, got {value}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// A file value as flag values: a scalar is one, an array of scalars one each.
+fn toml_texts(value: &toml::Value) -> Option<Vec<String>> {
+    let scalar = |value: &toml::Value| match value {
+        toml::Value::String(text) => Some(text.clone()),
+        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => Some(value.to_string()),
+        toml::Value::Datetime(_) | toml::Value::Array(_) | toml::Value::Table(_) => None,
+    };
+    match value {
+        toml::Value::Array(items) => items.iter().map(scalar).collect(),
+        value => scalar(value).map(|text| vec![text]),
+    }
+}
+
+/// A clap error as one line, without its `error: ` prefix.
+fn one_line(error: &clap::Error) -> String {
+    let text = error.to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    lines.join(" ").trim_start_matches("error: ").to_string()
 }
 
 /// The database URL without its password, for printing.
@@ -422,6 +523,27 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The settings `hub serve ARGS` is given (and the environment, which sets no `HUB_…` here).
+    fn given(args: &[&str]) -> Result<GivenSettings, String> {
+        let command = GivenSettings::augment_args(Command::new("serve")).no_binary_name(true);
+        let matches = command.try_get_matches_from(args).map_err(|e| e.to_string())?;
+        GivenSettings::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_setting_is_well_declared() {
+        let command = Settings::augment_args(Command::new("serve"));
+        command.clone().debug_assert();
+        for arg in command.get_arguments() {
+            let (long, env) = (arg.get_long().unwrap(), arg.get_env().unwrap().to_str().unwrap());
+            assert_eq!(
+                env,
+                format!("HUB_{}", long.to_uppercase().replace('-', "_")),
+                "--{long}"
+            );
+        }
+    }
+
     #[test]
     fn passwords_are_hidden() {
         assert_eq!(
@@ -434,82 +556,86 @@ mod tests {
 
     #[test]
     fn file_fills_what_flags_leave_unset() {
-        let dir = std::env::temp_dir().join(format!("hub-config-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("hub.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
         std::fs::write(
             &file,
-            "monitor-interval-ms = 7\ngrpc-listen = \"127.0.0.1:6000\"\nnode = [\"http://a:14265\"]\n",
+            "monitor-interval-ms = 7\ngrpc-listen = \"127.0.0.1:6000\"\nnode = [\"http://a:14265\"]\npow = \"remote\"\n",
         )
         .unwrap();
-        let settings = Settings {
-            config: Some(file.clone()),
-            monitor_interval_ms: Some(9),
-            ..Settings::default()
-        };
-        let resolved = settings.resolve().unwrap();
-        assert_eq!(resolved.monitor_interval_ms, 9, "flags win");
-        assert_eq!(resolved.grpc_listen.port(), 6000, "the file fills the rest");
-        assert_eq!(resolved.node, Some(vec!["http://a:14265".to_string()]));
+        let config = file.to_str().unwrap();
+        let resolved = given(&["--config", config, "--monitor-interval-ms", "9"])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(resolved.settings.monitor_interval_ms, 9, "flags win");
+        assert_eq!(resolved.settings.grpc_listen.port(), 6000, "the file fills the rest");
+        assert_eq!(resolved.settings.node, vec!["http://a:14265".to_string()]);
+        assert_eq!(resolved.settings.pow, PowChoice::Remote);
+        assert_eq!(
+            resolved.settings.http_listen.port(),
+            50052,
+            "defaults fill what the file leaves"
+        );
         std::fs::write(&file, "no-such-setting = 1\n").unwrap();
-        let bad = Settings {
-            config: Some(file),
-            ..Settings::default()
-        };
-        assert!(bad.resolve().unwrap_err().contains("no-such-setting"));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(given(&["--config", config])
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .contains("no-such-setting"));
+        std::fs::write(&file, "pow = \"gpu\"\n").unwrap();
+        let error = given(&["--config", config]).unwrap().resolve().unwrap_err();
+        assert!(error.contains("--pow") && error.contains(config), "{error}");
     }
 
     #[test]
     fn bad_values_are_refused() {
-        let bad = Settings {
-            key_security_level: Some(4),
-            ..Settings::default()
-        };
+        let bad = given(&["--key-security-level", "4"]).unwrap();
         assert!(bad.resolve().unwrap_err().contains("--key-security-level"));
-        let bad = Settings {
-            argon2_mode: Some("x".into()),
-            ..Settings::default()
-        };
-        assert!(bad.resolve().unwrap_err().contains("--argon2-mode"));
+        assert!(given(&["--argon2-mode", "x"]).unwrap_err().contains("--argon2-mode"));
+        let bad = given(&["--mwm", "0"]).unwrap();
+        assert!(bad.resolve().unwrap_err().starts_with("--mwm: "));
+    }
+
+    /// `--signing remote` with every setting it needs, `changes` applied
+    /// (`None` leaves the flag out).
+    fn remote(changes: &[(&str, Option<&str>)]) -> Result<Resolved, String> {
+        let mut flags = vec![
+            ("--signing", Some("remote")),
+            ("--signer-url", Some("https://signer:50060")),
+            ("--signer-ca", Some("ca.pem")),
+            ("--signer-cert", Some("client.pem")),
+            ("--signer-key", Some("client-key.pem")),
+        ];
+        for &(flag, value) in changes {
+            match flags.iter_mut().find(|(known, _)| *known == flag) {
+                Some(entry) => entry.1 = value,
+                None => flags.push((flag, value)),
+            }
+        }
+        let args: Vec<&str> = flags
+            .iter()
+            .filter_map(|&(flag, value)| value.map(|value| [flag, value]))
+            .flatten()
+            .collect();
+        given(&args)?.resolve()
     }
 
     #[test]
     fn remote_signing_needs_its_settings_and_no_salt() {
-        let remote = || Settings {
-            signing: Some("remote".into()),
-            signer_url: Some("https://signer:50060".into()),
-            signer_ca: Some("ca.pem".into()),
-            signer_cert: Some("client.pem".into()),
-            signer_key: Some("client-key.pem".into()),
-            ..Settings::default()
-        };
-        assert!(matches!(remote().resolve().unwrap().signing, Signing::Remote(_)));
-        assert!(matches!(Settings::default().resolve().unwrap().signing, Signing::Local));
-        let missing = Settings {
-            signer_key: None,
-            ..remote()
-        };
-        assert!(missing.resolve().unwrap_err().contains("--signer-key"));
-        let plain = Settings {
-            signer_url: Some("http://signer:50060".into()),
-            ..remote()
-        };
-        assert!(plain.resolve().unwrap_err().contains("https://"));
-        let salted = Settings {
-            salt_file: Some("salt".into()),
-            ..remote()
-        };
-        assert!(salted.resolve().unwrap_err().contains("--salt-file"));
-        let stray = Settings {
-            signing: None,
-            ..remote()
-        };
-        assert!(stray.resolve().unwrap_err().contains("--signer-url"));
-        let unknown = Settings {
-            signing: Some("hsm".into()),
-            ..remote()
-        };
-        assert!(unknown.resolve().unwrap_err().contains("--signing"));
+        assert!(matches!(remote(&[]).unwrap().signing, Signing::Remote(_)));
+        assert!(matches!(given(&[]).unwrap().resolve().unwrap().signing, Signing::Local));
+        let missing = remote(&[("--signer-key", None)]);
+        assert!(missing.unwrap_err().contains("--signer-key"));
+        let plain = remote(&[("--signer-url", Some("http://signer:50060"))]);
+        assert!(plain.unwrap_err().contains("https://"));
+        let salted = remote(&[("--salt-file", Some("salt"))]);
+        assert!(salted.unwrap_err().contains("--salt-file"));
+        let stray = remote(&[("--signing", None)]);
+        assert!(stray.unwrap_err().contains("--signer-url"));
+        let stray_timeout = given(&["--signer-timeout-ms", "5"]).unwrap().resolve();
+        assert!(stray_timeout.unwrap_err().contains("--signer-timeout-ms"));
+        let unknown = remote(&[("--signing", Some("hsm"))]);
+        assert!(unknown.unwrap_err().contains("--signing"));
     }
 }

@@ -15,16 +15,16 @@ pub struct DevnetArgs {
     #[command(subcommand)]
     action: Option<DevnetAction>,
     /// HTTP listen address of the node API.
-    #[arg(long, default_value = "127.0.0.1:14265")]
+    #[arg(long, default_value_t = DevnetConfig::default().listen)]
     listen: SocketAddr,
     /// Keep the tangle, ledger and milestones here across restarts (default: in memory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Minimum weight magnitude of proof of work.
-    #[arg(long, default_value_t = 9)]
+    #[arg(long, default_value_t = DevnetConfig::default().mwm)]
     mwm: u8,
     /// Milestone interval in ms (0 = only on demand, via the `issueMilestone` command).
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = DevnetConfig::default().milestone_interval_ms)]
     milestone_interval_ms: u64,
 }
 

@@ -10,6 +10,8 @@ mod admin;
 mod bench;
 mod config;
 mod devnet;
+mod open;
+mod secrets;
 mod serve;
 mod signer;
 mod util;
@@ -35,7 +37,7 @@ enum Command {
     /// Run a local IOTA node (the devnet), or ask one for test tokens.
     Devnet(devnet::DevnetArgs),
     /// Run the Hub server (embedded defaults: SQLite and the built-in devnet).
-    Serve(Box<config::Settings>),
+    Serve(Box<config::GivenSettings>),
     /// Run the signing server (holds the salt, signs each key once, mutual TLS), or make development certificates.
     Signer(signer::SignerArgs),
     /// Operator commands on a Hub's database (cold storage), safe while it runs; takes `hub serve`'s settings.
@@ -71,4 +73,25 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM: how the long-running commands are stopped.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

@@ -13,11 +13,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use hub_protocol::Salt;
 use hub_signer::{LocalProvider, ServerTls, Signer, SignerConfig};
 
-use crate::config::{argon2_params, max_concurrent_argon2, security_level};
-use crate::serve::{read_salt_file, salt_from_env, shutdown_signal};
+use crate::config::DerivationSettings;
+use crate::secrets;
 
 /// `hub signer serve …` or `hub signer dev-certs …`.
 #[derive(Args)]
@@ -56,24 +55,8 @@ struct ServeArgs {
     /// variable HUB_SALT may hold the salt itself instead. One of the two is required.
     #[arg(long, env = "HUB_SIGNER_SALT_FILE")]
     salt_file: Option<PathBuf>,
-    /// WOTS security level of addresses, 1–3; Hub's --key-security-level must match. [default: 2]
-    #[arg(long, visible_alias = "security", env = "HUB_KEY_SECURITY_LEVEL")]
-    key_security_level: Option<u8>,
-    /// Argon2 variant: `id` or `i` (deployments before mid-2018). [default: id]
-    #[arg(long, env = "HUB_ARGON2_MODE")]
-    argon2_mode: Option<String>,
-    /// Argon2 iterations. [default: 4]
-    #[arg(long, env = "HUB_ARGON2_T_COST")]
-    argon2_t_cost: Option<u32>,
-    /// Argon2 memory, KiB. [default: 131072]
-    #[arg(long, env = "HUB_ARGON2_M_COST_KIB")]
-    argon2_m_cost_kib: Option<u32>,
-    /// Argon2 lanes. [default: 1]
-    #[arg(long, env = "HUB_ARGON2_PARALLELISM")]
-    argon2_parallelism: Option<u32>,
-    /// Argon2 derivations running at once (each takes the Argon2 memory). [default: 2]
-    #[arg(long, env = "HUB_MAX_CONCURRENT_ARGON2")]
-    max_concurrent_argon2: Option<usize>,
+    #[command(flatten)]
+    derivation: DerivationSettings,
     /// Let GetSeedForUUID return seeds (recovery only; every export is audited). Off unless given here.
     #[arg(long)]
     allow_seed_export: bool,
@@ -99,39 +82,12 @@ pub fn run(args: SignerArgs, out: &mut dyn Write) -> Result<(), String> {
         SignerCommand::Serve(args) => {
             let args = *args;
             // Everything that can be checked without I/O is checked before starting anything.
-            let (salt, salt_origin) = signer_salt(&args)?;
-            let params = argon2_params(
-                args.argon2_mode.as_deref(),
-                args.argon2_t_cost,
-                args.argon2_m_cost_kib,
-                args.argon2_parallelism,
-            )?;
-            let security = security_level(args.key_security_level)?;
-            let provider = LocalProvider::new(
-                salt,
-                params,
-                security,
-                max_concurrent_argon2(args.max_concurrent_argon2),
-            )
-            .map_err(|e| e.to_string())?;
+            let (salt, salt_origin) = secrets::signer_salt(args.salt_file.as_deref())?;
+            let provider = args.derivation.resolve()?.local_provider(salt)?;
             crate::init_logging();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
             runtime.block_on(serve(args, provider, salt_origin, out))
         }
-    }
-}
-
-/// The signer's salt: from exactly one of --salt-file and HUB_SALT.
-fn signer_salt(args: &ServeArgs) -> Result<(Salt, String), String> {
-    match (&args.salt_file, salt_from_env()) {
-        (Some(_), Some(_)) => Err("--salt-file and HUB_SALT are both set; give the salt once".into()),
-        (Some(path), None) => Ok((read_salt_file(path, "--salt-file")?, path.display().to_string())),
-        (None, Some(salt)) => Ok((salt?, "from the HUB_SALT environment variable".into())),
-        (None, None) => Err(
-            "--salt-file (or HUB_SALT): required; the signing server never generates a salt (it must be the one \
-             the deployment's addresses were derived with)"
-                .into(),
-        ),
     }
 }
 
@@ -175,7 +131,10 @@ async fn serve(
         writeln!(out, "{line}").map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())?;
-    signer.serve(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    signer
+        .serve(crate::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("signing server stopped");
     Ok(())
 }

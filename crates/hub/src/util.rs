@@ -32,13 +32,13 @@ pub enum UtilCommand {
         #[arg(long, default_value = "id")]
         argon2_mode: String,
         /// Argon2 iterations.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = Argon2Params::default().t_cost)]
         t_cost: u32,
         /// Argon2 memory in KiB.
-        #[arg(long, default_value_t = 131_072)]
+        #[arg(long, default_value_t = Argon2Params::default().m_cost_kib)]
         m_cost_kib: u32,
         /// Argon2 lanes.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = Argon2Params::default().parallelism)]
         parallelism: u32,
     },
     /// Derive the address of the seed read from stdin.
@@ -121,7 +121,7 @@ pub fn run(command: UtilCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -
                 parallelism,
             };
             params.validate().map_err(|e| e.to_string())?;
-            let salt = crate::serve::read_salt_file(&salt_file, "--salt-file")?;
+            let salt = crate::secrets::read_salt_file(&salt_file, "--salt-file")?;
             let seed = derive_seed(&uuid, &salt, &params).map_err(|e| e.to_string())?;
             writeln!(out, "{}", seed.expose_trytes()).map_err(io_error)
         }
@@ -177,7 +177,7 @@ pub fn run(command: UtilCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -
             bundle_hash,
             address,
         } => {
-            let key = crate::config::sign_bundle_key(&key_file)?;
+            let key = crate::secrets::sign_bundle_key(&key_file)?;
             let hash = hub_protocol::Hash::from_trytes(bundle_hash.trim())
                 .map_err(|e| e.for_field("--bundle-hash").to_string())?;
             let address = Address::parse(address.trim(), ChecksumPolicy::Without)
