@@ -163,9 +163,9 @@ async fn monitor_pass(node: &Client, backend: &str, addresses: usize) {
             let trytes: String = (0..80)
                 .map(|_| hub_protocol::ternary::TRYTE_ALPHABET[rng.gen_range(0..27)] as char)
                 .collect();
-            tx.insert_user_address(user.id, &format!("{trytes}9"), &format!("{i:0>64}"), 0)
-                .await
-                .unwrap();
+            let address = hub_protocol::Address::from_trytes(&format!("{trytes}9")).unwrap();
+            let uuid = hub_protocol::SeedUuid::parse(&format!("{i:0>64}")).unwrap();
+            tx.insert_user_address(user.id, &address, &uuid, 0).await.unwrap();
         }
         tx.commit().await.unwrap();
     }

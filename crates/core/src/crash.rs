@@ -10,33 +10,34 @@
 
 use std::sync::OnceLock;
 
-/// A step of a sweep at which the crash test may kill the process.
+/// A step of a sweep at which the crash test may kill the process (every
+/// point is a sweep step, named `sweep_…` in `HUB_CRASH_AT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CrashPoint {
     /// Durable: the unsigned bundle, its ledger rows and key bindings.
-    SweepPlanned,
+    Planned,
     /// As above; the signatures exist only in memory.
-    SweepSigning,
+    Signing,
     /// Durable: the signed bundle.
-    SweepSigned,
+    Signed,
     /// The bundle is on the node; Hub has not recorded the tail.
-    SweepBroadcast,
+    Broadcast,
     /// The tail is recorded.
-    SweepAttached,
+    Attached,
     /// The confirmation is recorded.
-    SweepConfirmed,
+    Confirmed,
 }
 
 impl CrashPoint {
     /// The value of `HUB_CRASH_AT` that names this point.
     fn name(self) -> &'static str {
         match self {
-            Self::SweepPlanned => "sweep_planned",
-            Self::SweepSigning => "sweep_signing",
-            Self::SweepSigned => "sweep_signed",
-            Self::SweepBroadcast => "sweep_broadcast",
-            Self::SweepAttached => "sweep_attached",
-            Self::SweepConfirmed => "sweep_confirmed",
+            Self::Planned => "sweep_planned",
+            Self::Signing => "sweep_signing",
+            Self::Signed => "sweep_signed",
+            Self::Broadcast => "sweep_broadcast",
+            Self::Attached => "sweep_attached",
+            Self::Confirmed => "sweep_confirmed",
         }
     }
 }

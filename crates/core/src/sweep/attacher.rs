@@ -221,7 +221,7 @@ async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubE
     let mut tx = hub.store().begin().await?;
     tx.confirm_sweep(sweep.id, &tail, hub.now_ms()).await?;
     tx.commit().await?;
-    crash::at(CrashPoint::SweepConfirmed);
+    crash::at(CrashPoint::Confirmed);
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep confirmed");
     Ok(Action::Confirmed)
 }
@@ -273,13 +273,13 @@ async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: 
     }
     let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
     publish(hub, &attached).await?;
-    crash::at(CrashPoint::SweepBroadcast);
+    crash::at(CrashPoint::Broadcast);
     let tail = attached
         .first()
         .ok_or_else(|| HubError::internal(Cause::Bundle, "attachment returned no transaction"))?
         .hash();
     record_tail(hub, sweep, tail).await?;
-    crash::at(CrashPoint::SweepAttached);
+    crash::at(CrashPoint::Attached);
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep attached");
     Ok(Action::Reattached)
 }

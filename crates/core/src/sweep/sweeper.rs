@@ -74,7 +74,7 @@ pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, Hu
         return Ok(report);
     }
     if let Some(sweep) = plan(hub, config).await? {
-        crash::at(CrashPoint::SweepPlanned);
+        crash::at(CrashPoint::Planned);
         sign(hub, &sweep).await?;
         report.swept = Some(sweep.bundle_hash.to_string());
     }
@@ -240,11 +240,11 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
         ));
     }
     let signed: String = transactions.iter().map(Transaction::to_trytes).collect();
-    crash::at(CrashPoint::SweepSigning);
+    crash::at(CrashPoint::Signing);
     let mut tx = hub.store().begin().await?;
     tx.set_sweep_signed(sweep.id, &signed, hub.now_ms()).await?;
     tx.commit().await?;
-    crash::at(CrashPoint::SweepSigned);
+    crash::at(CrashPoint::Signed);
     tracing::info!(bundle = %hash, "sweep signed");
     Ok(())
 }
