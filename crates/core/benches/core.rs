@@ -20,6 +20,7 @@ use hub_devnet::{Devnet, DevnetConfig};
 use hub_node::{Client, ClientConfig};
 use hub_protocol::{Argon2Params, Salt, SecurityLevel};
 use hub_signer::LocalProvider;
+use hub_store::testing::{Db, TestDb};
 use hub_store::Store;
 use rand::Rng;
 
@@ -31,42 +32,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-async fn database(backend: &str, tag: &str) -> (String, Option<String>) {
-    let name = format!("hub_bench_{tag}_{}", std::process::id());
-    match backend {
-        "sqlite" => {
-            let file = std::env::temp_dir().join(format!("{name}.sqlite"));
-            let _ = std::fs::remove_file(&file);
-            (format!("sqlite://{}?mode=rwc", file.display()), None)
-        }
-        _ => {
-            use sqlx::{Connection, Executor};
-            let admin = std::env::var("HUB_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("PostgreSQL is running");
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await;
-            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-            let base = admin.rsplit_once('/').unwrap().0.to_string();
-            (format!("{base}/{name}"), Some(name))
-        }
-    }
-}
-
-async fn drop_database(name: Option<String>) {
-    if let Some(name) = name {
-        use sqlx::{Connection, Executor};
-        let admin = std::env::var("HUB_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await;
-        }
-    }
+/// A fresh database on `backend` ("sqlite" or "postgres").
+async fn database(backend: &str) -> TestDb {
+    TestDb::new(if backend == "sqlite" { Db::Sqlite } else { Db::Postgres }).await
 }
 
 fn cheap_provider() -> Arc<LocalProvider> {
@@ -84,7 +52,8 @@ async fn hub(url: &str, node: &Client) -> Arc<Hub> {
 }
 
 async fn transfer_batches(node: &Client, backend: &str, batches: usize) {
-    let (url, name) = database(backend, "batch").await;
+    let db = database(backend).await;
+    let url = db.url.clone();
     let hub = hub(&url, node).await;
     let users: Vec<String> = (0..1000).map(|i| format!("user{i:04}")).collect();
     for u in &users {
@@ -127,11 +96,12 @@ async fn transfer_batches(node: &Client, backend: &str, batches: usize) {
         ms(elapsed) / batches as f64
     );
     hub.store().close().await;
-    drop_database(name).await;
+    db.remove().await;
 }
 
 async fn deposit_addresses(node: &Client, backend: &str, calls: usize) {
-    let (url, name) = database(backend, "address").await;
+    let db = database(backend).await;
+    let url = db.url.clone();
     let hub = hub(&url, node).await;
     hub.create_user("pool-user").await.unwrap();
     hub_core::pool::refill(&hub, calls, 2).await.unwrap();
@@ -148,11 +118,12 @@ async fn deposit_addresses(node: &Client, backend: &str, calls: usize) {
         ms(percentile(&latencies, 0.99))
     );
     hub.store().close().await;
-    drop_database(name).await;
+    db.remove().await;
 }
 
 async fn monitor_pass(node: &Client, backend: &str, addresses: usize) {
-    let (url, name) = database(backend, "monitor").await;
+    let db = database(backend).await;
+    let url = db.url.clone();
     let hub = hub(&url, node).await;
     hub.create_user("many").await.unwrap();
     {
@@ -180,7 +151,7 @@ async fn monitor_pass(node: &Client, backend: &str, addresses: usize) {
         node.requests_sent() - before
     );
     hub.store().close().await;
-    drop_database(name).await;
+    db.remove().await;
 }
 
 fn argon2_derivations() {

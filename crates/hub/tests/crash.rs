@@ -111,8 +111,8 @@ async fn crash_at_every_sweep_step_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_at_every_sweep_step_on_postgres() {
-    let postgres = TestPostgres::create("crash").await;
+    let postgres = TestDb::new(Db::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
     crash_at_every_step(&postgres.url, dir.path()).await;
-    postgres.drop_database().await;
+    postgres.remove().await;
 }

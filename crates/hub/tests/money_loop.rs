@@ -105,10 +105,10 @@ async fn local_signing_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_signing_on_postgres() {
-    let postgres = TestPostgres::create("loop_local").await;
+    let postgres = TestDb::new(Db::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
     money_loop(&postgres.url, dir.path(), Signing::Local).await;
-    postgres.drop_database().await;
+    postgres.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,8 +120,8 @@ async fn remote_signer_over_mtls_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_signer_over_mtls_on_postgres() {
-    let postgres = TestPostgres::create("loop_remote").await;
+    let postgres = TestDb::new(Db::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
     money_loop(&postgres.url, dir.path(), Signing::Remote).await;
-    postgres.drop_database().await;
+    postgres.remove().await;
 }

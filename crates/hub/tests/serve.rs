@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::books::{serve, ServedHub};
-use common::{hub, node_call, quick_serve_args, wait_for, TestPostgres};
+use common::{hub, node_call, quick_serve_args, wait_for, Db, TestDb};
 use hub_api::proto::hub::hub_client::HubClient;
 use hub_api::proto::hub::{self as pb, balance_event::TheEvent};
 use prost::Message;
@@ -307,8 +307,8 @@ async fn end_to_end_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_on_postgres() {
-    let postgres = TestPostgres::create("e2e").await;
+    let postgres = TestDb::new(Db::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
     end_to_end(&postgres.url, dir.path()).await;
-    postgres.drop_database().await;
+    postgres.remove().await;
 }

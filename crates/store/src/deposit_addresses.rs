@@ -23,14 +23,16 @@ fn monitored_address(r: &AnyRow) -> Result<MonitoredAddress> {
     })
 }
 
-fn funded_deposit_address(r: &AnyRow) -> Result<FundedAddress> {
-    let c = Columns::new(TABLE, r);
+/// An address a sweep may empty, from `table` (`user_address`, or
+/// `hub_address` with a NULL `user_id`).
+pub(crate) fn funded_address(table: &'static str, r: &AnyRow) -> Result<FundedAddress> {
+    let c = Columns::new(table, r);
     Ok(FundedAddress {
         id: c.int("id")?,
         address: c.address("address")?,
         seed_uuid: c.seed_uuid("seed_uuid")?,
         balance: c.amount("balance")?,
-        user_id: Some(c.int("user_id")?),
+        user_id: c.opt_int("user_id")?,
     })
 }
 
@@ -254,7 +256,7 @@ impl Tx {
             self.lock_clause()
         );
         let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *self.inner).await?;
-        rows.iter().map(funded_deposit_address).collect()
+        rows.iter().map(|r| funded_address(TABLE, r)).collect()
     }
 
     /// Empties a deposit address into a sweep (a SWEEP row of −balance).

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::codes::{Code, EventKind, HubAddressReason, SweepState};
+use crate::deposit_addresses::funded_address;
 use crate::events::EventOf;
 use crate::rows::{FundedAddress, HubAddressRow, HubEntryRow};
 use crate::sql::{hub_address_spent, sweep_unconfirmed, Columns};
@@ -29,17 +30,6 @@ fn hub_address_row(r: &AnyRow) -> Result<HubAddressRow> {
         },
         cold: c.flag("is_cold_storage")?,
         balance: c.amount("balance")?,
-    })
-}
-
-fn funded_hub_address(r: &AnyRow) -> Result<FundedAddress> {
-    let c = Columns::new(TABLE, r);
-    Ok(FundedAddress {
-        id: c.int("id")?,
-        address: c.address("address")?,
-        seed_uuid: c.seed_uuid("seed_uuid")?,
-        balance: c.amount("balance")?,
-        user_id: None,
     })
 }
 
@@ -100,7 +90,7 @@ impl Tx {
     /// never spent, created before `now`, and every sweep into them confirmed.
     pub async fn eligible_hub_inputs(&mut self, now: i64) -> Result<Vec<FundedAddress>> {
         let sql = format!(
-            "SELECT h.id, h.address, h.seed_uuid, h.balance FROM hub_address h
+            "SELECT h.id, h.address, h.seed_uuid, h.balance, CAST(NULL AS BIGINT) AS user_id FROM hub_address h
              WHERE h.is_cold_storage = 0 AND h.balance > 0 AND h.created_at < $1 AND NOT {}
                AND EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id)
                AND NOT EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id AND {})
@@ -110,7 +100,7 @@ impl Tx {
             self.lock_clause()
         );
         let rows = sqlx::query(&sql).bind(now).fetch_all(&mut *self.inner).await?;
-        rows.iter().map(funded_hub_address).collect()
+        rows.iter().map(|r| funded_address(TABLE, r)).collect()
     }
 
     /// Hub-address ledger rows at or after `newer_than`, by id.

@@ -25,6 +25,8 @@ mod pool;
 mod rows;
 mod sql;
 mod sweeps;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 mod users;
 mod withdrawals;

@@ -2,7 +2,6 @@
 //! devnet over HTTP, and a cheap local seed provider.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hub_core::{Hub, SystemClock};
@@ -13,91 +12,8 @@ use hub_signer::LocalProvider;
 use hub_store::Store;
 use serde_json::json;
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Db {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs an async test body once per database: `name_sqlite`, `name_postgres`.
-#[macro_export]
-macro_rules! on_both_databases {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body($crate::common::Db::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$body($crate::common::Db::Postgres).await
-            }
-        }
-    };
-}
-
-/// The PostgreSQL server tests create their databases on.
-pub fn postgres_admin_url() -> String {
-    std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A fresh, empty database.
-pub struct TestDb {
-    pub url: String,
-    drop_name: Option<String>,
-    file: Option<std::path::PathBuf>,
-}
-
-impl TestDb {
-    pub async fn new(db: Db) -> Self {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("hub_test_{}_{}_{}", std::process::id(), n, rand::random::<u32>());
-        match db {
-            Db::Sqlite => {
-                let file = std::env::temp_dir().join(format!("{name}.sqlite"));
-                Self {
-                    url: format!("sqlite://{}?mode=rwc", file.display()),
-                    drop_name: None,
-                    file: Some(file),
-                }
-            }
-            Db::Postgres => {
-                use sqlx::Executor;
-                let admin = postgres_admin_url();
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                    .await
-                    .expect("PostgreSQL is running");
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-                Self {
-                    url: format!("{base}/{name}"),
-                    drop_name: Some(name),
-                    file: None,
-                }
-            }
-        }
-    }
-
-    /// Removes the database (call at the end of a test).
-    pub async fn remove(self) {
-        if let Some(name) = &self.drop_name {
-            use sqlx::Executor;
-            if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url()).await {
-                let _ = conn
-                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await;
-            }
-        }
-        if let Some(file) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
-        }
-    }
-}
+pub use hub_store::on_both_databases;
+pub use hub_store::testing::{Db, TestDb};
 
 /// Cheap Argon2 for tests (the real parameters are tested in the protocol crate).
 pub fn test_params() -> Argon2Params {

@@ -101,41 +101,8 @@ where
     }
 }
 
-/// A fresh PostgreSQL database on the test server (`HUB_TEST_POSTGRES_URL`,
-/// default the local one); dropped by [`TestPostgres::drop_database`].
-pub struct TestPostgres {
-    admin: String,
-    name: String,
-    /// Its URL.
-    pub url: String,
-}
-
-impl TestPostgres {
-    pub async fn create(tag: &str) -> Self {
-        use sqlx::{Connection, Executor};
-        let admin = std::env::var("HUB_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("hub_{tag}_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL is running");
-        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        Self { admin, name, url }
-    }
-
-    pub async fn drop_database(self) {
-        use sqlx::{Connection, Executor};
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-                .await;
-        }
-    }
-}
+#[allow(unused_imports)] // not every test binary uses PostgreSQL
+pub use hub_store::testing::{Db, TestDb};
 
 /// One IRI-style call to a node (the devnet) over HTTP.
 pub async fn node_call(url: &str, body: serde_json::Value) -> serde_json::Value {
