@@ -57,8 +57,13 @@ async fn crash_at_every_step(database: &str, dir: &Path) {
         let user = format!("user-{round}");
         let amount = 1_000 + round as i64;
         let payout = format!("{:9<80}9", format!("PAYOUT{}", b"ABCDEF"[round] as char));
-        let uuid = withdraw(&mut hub.grpc, "olga", &payout, WITHDRAWAL, &format!("round-{round}")).await;
+        // The deposit first: it can only be swept after a milestone, a
+        // monitor pass and a sweep tick, long after the withdrawal below is
+        // in. A withdrawal first is swept at once, and the process could die
+        // at the crash point while the test still funds the deposit through
+        // its embedded devnet (found by CI on a clean clone).
         deposit(&mut hub, &user, amount).await;
+        let uuid = withdraw(&mut hub.grpc, "olga", &payout, WITHDRAWAL, &format!("round-{round}")).await;
         let (status, stderr) = hub.running.wait_exit(Duration::from_secs(120));
         assert_eq!(status.signal(), Some(9), "killed at {point}: {status}; {stderr}");
         assert!(stderr.contains(&format!("HUB_CRASH_AT {point}")), "{stderr}");
