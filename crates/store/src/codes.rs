@@ -177,6 +177,12 @@ pub enum EventKind {
     ColdStorageSeedExported,
     /// A cold address's seed UUID came back.
     ColdStorageSeedRestored,
+    /// An API token (or client-certificate mapping) was created.
+    TokenCreated,
+    /// An API token (or client-certificate mapping) was revoked.
+    TokenRevoked,
+    /// A write transaction made on behalf of an actor committed (see `audit`).
+    Call,
 }
 
 impl EventKind {
@@ -201,7 +207,73 @@ impl EventKind {
             Self::ColdStorageUnmarked => "cold_storage_unmarked",
             Self::ColdStorageSeedExported => "cold_storage_seed_exported",
             Self::ColdStorageSeedRestored => "cold_storage_seed_restored",
+            Self::TokenCreated => "token_created",
+            Self::TokenRevoked => "token_revoked",
+            Self::Call => "call",
         }
+    }
+}
+
+/// What an API caller may do (`api_token.scopes` holds them comma-separated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Balances, addresses, history, subscriptions.
+    Read,
+    /// Deposit addresses.
+    Deposit,
+    /// Users and transfer batches.
+    Trade,
+    /// Withdrawals and their cancellation.
+    Withdraw,
+    /// The dangerous commands.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, in order.
+    pub const ALL: [Self; 5] = [Self::Read, Self::Deposit, Self::Trade, Self::Withdraw, Self::Admin];
+
+    /// What `api_token.scopes` holds (and what operators type).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Deposit => "deposit",
+            Self::Trade => "trade",
+            Self::Withdraw => "withdraw",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope code that names no [`Scope`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope '{0}' (expected {expected})", expected = expected_scopes())]
+pub struct UnknownScope(pub String);
+
+/// "read, deposit, trade, withdraw or admin", from [`Scope::ALL`].
+fn expected_scopes() -> String {
+    let names: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = UnknownScope;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == text)
+            .ok_or_else(|| UnknownScope(text.to_string()))
     }
 }
 
@@ -238,5 +310,18 @@ mod tests {
             assert_eq!(SweepState::parse(state.as_str()), Some(state));
         }
         assert_eq!(SweepState::parse("attached"), None);
+    }
+
+    #[test]
+    fn scopes_round_trip_and_an_unknown_one_says_what_is_expected() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
+            assert_eq!(scope.to_string(), scope.as_str());
+        }
+        assert_eq!(
+            "x".parse::<Scope>().unwrap_err().to_string(),
+            "unknown scope 'x' (expected read, deposit, trade, withdraw or admin)"
+        );
+        assert!("Read".parse::<Scope>().is_err(), "codes are lowercase");
     }
 }

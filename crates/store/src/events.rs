@@ -1,5 +1,7 @@
 //! The event log: one row per state change, appended in the transaction
-//! that makes the change. Every aggregate logs through [`Tx::event`].
+//! that makes the change, with the actor it was made for (see `audit`).
+//! Every aggregate logs through [`Tx::event`] (the account ledger, which
+//! logs a batch at once, binds the same actor).
 
 use sqlx::Row;
 
@@ -18,15 +20,17 @@ pub(crate) struct EventOf<'a> {
 }
 
 impl Tx {
-    /// Appends one event.
+    /// Appends one event, made by this transaction's actor (if any).
     pub(crate) async fn event(&mut self, kind: EventKind, of: EventOf<'_>, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO events (kind, user_id, address, amount, reference, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        let actor = self.actor().map(str::to_string);
+        sqlx::query("INSERT INTO events (kind, user_id, address, amount, reference, occurred_at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(kind.as_str())
             .bind(of.user_id)
             .bind(of.address)
             .bind(of.amount)
             .bind(of.reference)
             .bind(now)
+            .bind(actor)
             .execute(&mut *self.inner)
             .await?;
         Ok(())

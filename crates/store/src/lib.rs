@@ -14,7 +14,9 @@
 //! The store decides nothing: it reads and writes what it is told. Rows
 //! come back in protocol types, parsed once (`rows`); codes are named once
 //! (`codes`); the operations are grouped by aggregate, one module each.
+//! Write transactions record on whose behalf they ran (`audit`).
 
+mod audit;
 mod checks;
 mod codes;
 mod deposit_addresses;
@@ -27,6 +29,7 @@ mod sql;
 mod sweeps;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tokens;
 mod tx;
 mod users;
 mod withdrawals;
@@ -37,7 +40,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use codes::{AccountReason, AddressReason, Code, EventKind, HubAddressReason, SweepState};
+pub use audit::{acting, Acting};
+pub use codes::{AccountReason, AddressReason, Code, EventKind, HubAddressReason, Scope, SweepState, UnknownScope};
 pub use keys::Binding;
 pub use rows::*;
 pub use tx::Tx;
@@ -125,7 +129,8 @@ impl Store {
     }
 
     /// Begins a transaction that may read, check and write without races
-    /// (it takes the locks its reads imply).
+    /// (it takes the locks its reads imply). Begun inside [`acting`], it
+    /// records its actor and its call when it commits.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -134,7 +139,8 @@ impl Store {
         Ok(Tx::new(tx, self.backend, true))
     }
 
-    /// Begins a transaction for reading only: a consistent snapshot, no locks.
+    /// Begins a transaction for reading only: a consistent snapshot, no
+    /// locks, no audit record.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         Ok(Tx::new(self.pool.begin().await?, self.backend, false))
     }

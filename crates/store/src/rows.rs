@@ -7,7 +7,7 @@
 
 use hub_protocol::{Address, Amount, Hash, SeedUuid, Tag, Value};
 
-use crate::codes::{AccountReason, AddressReason, HubAddressReason, SweepState};
+use crate::codes::{AccountReason, AddressReason, HubAddressReason, Scope, SweepState};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,5 +261,69 @@ pub struct EventRow {
     /// Signed amount (0 when none).
     pub amount: i64,
     /// A hash it refers to.
+    pub reference: Option<String>,
+}
+
+/// How an API caller proves who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// A bearer token, by the hex SHA-256 of the token (never the token).
+    TokenHash(&'a str),
+    /// A client certificate, by its subject CN.
+    ClientCn(&'a str),
+}
+
+/// An API token or client-certificate mapping to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokenRow<'a> {
+    /// Its name (what the audit trail records).
+    pub name: &'a str,
+    /// How its caller proves who it is.
+    pub credential: Credential<'a>,
+    /// What it may do (at least one, no duplicates).
+    pub scopes: &'a [Scope],
+    /// When it stops working, ms; `None`: never.
+    pub expires_at: Option<i64>,
+}
+
+/// An API token or client-certificate mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Internal id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Hex SHA-256 of the bearer token; `None` for a certificate mapping.
+    pub token_hash: Option<String>,
+    /// The client certificate's CN; `None` for a bearer token.
+    pub client_cn: Option<String>,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// When created, ms.
+    pub created_at: i64,
+    /// When it stops working, ms.
+    pub expires_at: Option<i64>,
+    /// When it was last used (written at most about once a minute), ms.
+    pub last_used_at: Option<i64>,
+    /// When revoked, ms.
+    pub revoked_at: Option<i64>,
+}
+
+/// An event made on behalf of an actor (the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// ms since the epoch.
+    pub occurred_at: i64,
+    /// Who: a token name, or `admin-cli`.
+    pub actor: String,
+    /// The event kind as stored (`call`, `token_created`, `buy`, …).
+    pub kind: String,
+    /// The `userId` of the user it concerns.
+    pub identifier: Option<String>,
+    /// The address it concerns.
+    pub address: Option<String>,
+    /// Signed amount (0 when none).
+    pub amount: i64,
+    /// What it refers to: a hash, a token name, a command.
     pub reference: Option<String>,
 }

@@ -9,7 +9,7 @@ use hub_protocol::{Address, Amount, Hash, SeedUuid, Tag, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::codes::{AddressReason, Code, HubAddressReason, SweepState};
+use crate::codes::{AddressReason, Code, HubAddressReason, Scope, SweepState};
 use crate::StoreError;
 
 /// Rows per multi-row INSERT: 500 rows × at most 6 parameters stays far
@@ -133,6 +133,13 @@ impl<'r> Columns<'r> {
     pub(crate) fn sweep_state(&self, column: &'static str) -> Result<SweepState> {
         self.parse(column, |text| {
             SweepState::parse(text).ok_or_else(|| format!("{text:?} is not a sweep state"))
+        })
+    }
+
+    /// Comma-separated scope codes (an empty text is one unknown scope).
+    pub(crate) fn scopes(&self, column: &'static str) -> Result<Vec<Scope>> {
+        self.parse(column, |text| {
+            text.split(',').map(str::parse).collect::<std::result::Result<_, _>>()
         })
     }
 

@@ -5,10 +5,20 @@
 //! without committing rolls everything back, so an error anywhere leaves no
 //! partial write. The operations themselves live with their aggregate
 //! (`users`, `deposit_addresses`, `hub_addresses`, `sweeps`,
-//! `withdrawals`, `keys`, `pool`, `events`), each an `impl Tx` block.
+//! `withdrawals`, `keys`, `pool`, `tokens`, `events`, `audit`), each an
+//! `impl Tx` block.
+//!
+//! A write transaction begun inside [`crate::acting`] records on whose
+//! behalf it runs: each of its events carries the actor, and its commit
+//! first appends one `call` event naming the command, so the audit record
+//! commits (or rolls back) with the change itself. A read transaction, or
+//! one begun outside `acting`, records no actor.
 
 use sqlx::{Any, Transaction};
 
+use crate::audit::{self, Acting};
+use crate::codes::EventKind;
+use crate::events::EventOf;
 use crate::{Backend, StoreError};
 
 /// A transaction on Hub's database.
@@ -16,23 +26,39 @@ pub struct Tx {
     pub(crate) inner: Transaction<'static, Any>,
     backend: Backend,
     locking: bool,
+    acting: Option<Acting>,
 }
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 impl Tx {
+    /// A transaction; a locking (write) one captures the current [`Acting`].
     pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend, locking: bool) -> Self {
         Self {
             inner,
             backend,
             locking,
+            acting: if locking { audit::current() } else { None },
         }
     }
 
-    /// Makes every change of this transaction durable and visible.
-    pub async fn commit(self) -> Result<()> {
+    /// Makes every change of this transaction durable and visible; a write
+    /// transaction made on behalf of an actor first records the call.
+    pub async fn commit(mut self) -> Result<()> {
+        if let Some(acting) = self.acting.clone() {
+            let of = EventOf {
+                reference: Some(&acting.command),
+                ..EventOf::default()
+            };
+            self.event(EventKind::Call, of, audit::wall_clock_ms()).await?;
+        }
         self.inner.commit().await?;
         Ok(())
+    }
+
+    /// Who this transaction's events are made by (`events.actor`), if anyone.
+    pub(crate) fn actor(&self) -> Option<&str> {
+        self.acting.as_ref().map(|acting| acting.actor.as_str())
     }
 
     /// The engine.

@@ -109,19 +109,21 @@ impl Tx {
             query.execute(&mut *self.inner).await?;
         }
         self.apply_balance_changes(entries).await?;
+        let actor = self.actor().map(str::to_string);
         for chunk in entries.chunks(INSERT_ROWS_MAX) {
             let values = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(4 * i + 1, 4)))
+                .map(|i| format!("({})", placeholders(5 * i + 1, 5)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!("INSERT INTO events (kind, user_id, amount, occurred_at) VALUES {values}");
+            let sql = format!("INSERT INTO events (kind, user_id, amount, occurred_at, actor) VALUES {values}");
             let mut query = sqlx::query(&sql);
             for e in chunk {
                 query = query
                     .bind(e.reason.event_kind().as_str())
                     .bind(e.user_id)
                     .bind(e.amount.get())
-                    .bind(now);
+                    .bind(now)
+                    .bind(actor.clone());
             }
             query.execute(&mut *self.inner).await?;
         }

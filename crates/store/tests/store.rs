@@ -2,12 +2,17 @@
 //! types they went in as, the ledgers and their cached balances move
 //! together, a pooled address is taken once, and a corrupt stored value is
 //! an error naming its table and column (never a panic or a default).
+//! API tokens keep one active row per name and per client CN, and every
+//! write transaction run on behalf of an actor records who, atomically.
 //! Method: a fresh database per test; corruption is written with raw SQL
 //! past the store's API, as a broken migration or a hand edit would.
 
 use hub_protocol::{Address, Amount, Hash, SeedUuid, Tag};
 use hub_store::testing::{Db, TestDb};
-use hub_store::{on_both_databases, AccountEntry, AccountReason, NewWithdrawal, Store, StoreError, SweepState};
+use hub_store::{
+    acting, on_both_databases, AccountEntry, AccountReason, Acting, Credential, EventKind, NewTokenRow, NewWithdrawal,
+    Scope, Store, StoreError, SweepState,
+};
 use sqlx::Executor;
 
 fn address(letter: char) -> Address {
@@ -189,3 +194,286 @@ async fn corrupt_rows_are_errors_naming_table_and_column(db: Db) {
     test.remove().await;
 }
 on_both_databases!(corrupt, corrupt_rows_are_errors_naming_table_and_column);
+
+fn hash_of(letter: char) -> String {
+    letter.to_string().repeat(64)
+}
+
+fn token<'a>(name: &'a str, hash: &'a str, scopes: &'a [Scope]) -> NewTokenRow<'a> {
+    NewTokenRow {
+        name,
+        credential: Credential::TokenHash(hash),
+        scopes,
+        expires_at: None,
+    }
+}
+
+async fn tokens_come_back_as_stored_and_only_one_is_active_per_name(db: Db) {
+    let test = TestDb::new(db).await;
+    let store = Store::connect(&test.url).await.unwrap();
+    let (a, b, c) = (hash_of('a'), hash_of('b'), hash_of('c'));
+    let scopes = [Scope::Read, Scope::Withdraw];
+    let mut tx = store.begin().await.unwrap();
+    let ops = NewTokenRow {
+        expires_at: Some(9_000),
+        ..token("ops", &a, &scopes)
+    };
+    let id = tx.insert_token(&ops, 10).await.unwrap().unwrap();
+    assert_eq!(
+        tx.insert_token(&token("ops", &b, &[Scope::Admin]), 11).await.unwrap(),
+        None,
+        "an active name is unique"
+    );
+    tx.commit().await.unwrap();
+
+    let mut read = store.read().await.unwrap();
+    let row = read.token_by_hash(&a).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.id,
+            row.name.as_str(),
+            row.token_hash.as_deref(),
+            row.client_cn.as_deref()
+        ),
+        (id, "ops", Some(a.as_str()), None)
+    );
+    assert_eq!(row.scopes, scopes);
+    assert_eq!(
+        (row.created_at, row.expires_at, row.last_used_at, row.revoked_at),
+        (10, Some(9_000), None, None)
+    );
+    assert_eq!(
+        read.token_by_hash(&b).await.unwrap(),
+        None,
+        "the refused insert wrote nothing"
+    );
+    drop(read);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.touch_token(id, 20).await.unwrap();
+    tx.touch_token(id, 15).await.unwrap();
+    assert!(tx.revoke_token("ops", 30).await.unwrap());
+    assert!(!tx.revoke_token("ops", 31).await.unwrap(), "revoked once");
+    assert!(!tx.revoke_token("nobody", 31).await.unwrap());
+    assert_eq!(
+        tx.insert_token(&token("other", &a, &scopes), 32).await.unwrap(),
+        None,
+        "a revoked token's hash is never reused"
+    );
+    let reused = tx.insert_token(&token("ops", &c, &[Scope::Trade]), 33).await.unwrap();
+    assert!(reused.is_some(), "a name is free again once revoked");
+    tx.commit().await.unwrap();
+
+    let mut read = store.read().await.unwrap();
+    let old = read.token_by_hash(&a).await.unwrap().unwrap();
+    assert_eq!(
+        (old.last_used_at, old.revoked_at),
+        (Some(20), Some(30)),
+        "last use never moves back"
+    );
+    let active: Vec<(String, Vec<Scope>)> = read
+        .tokens(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.scopes))
+        .collect();
+    assert_eq!(active, vec![("ops".to_string(), vec![Scope::Trade])]);
+    let all: Vec<Option<i64>> = read.tokens(true).await.unwrap().iter().map(|t| t.revoked_at).collect();
+    assert_eq!(all, vec![Some(30), None], "creation order, revoked ones included");
+    let created = read.events_of_kind(EventKind::TokenCreated).await.unwrap();
+    let revoked = read.events_of_kind(EventKind::TokenRevoked).await.unwrap();
+    let references =
+        |rows: &[hub_store::EventRow]| -> Vec<Option<String>> { rows.iter().map(|e| e.reference.clone()).collect() };
+    assert_eq!(references(&created), vec![Some("ops".into()), Some("ops".into())]);
+    assert_eq!(references(&revoked), vec![Some("ops".into())]);
+    drop(read);
+    store.close().await;
+    test.remove().await;
+}
+on_both_databases!(tokens, tokens_come_back_as_stored_and_only_one_is_active_per_name);
+
+async fn a_client_cn_maps_to_one_active_row_and_a_bad_scope_is_corrupt(db: Db) {
+    let test = TestDb::new(db).await;
+    let store = Store::connect(&test.url).await.unwrap();
+    let mapping = |name| NewTokenRow {
+        name,
+        credential: Credential::ClientCn("exchange ops"),
+        scopes: &[Scope::Deposit],
+        expires_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_token(&mapping("cert"), 1).await.unwrap().unwrap();
+    assert_eq!(
+        tx.insert_token(&mapping("cert-2"), 2).await.unwrap(),
+        None,
+        "an active CN is unique"
+    );
+    tx.commit().await.unwrap();
+    let row = store
+        .read()
+        .await
+        .unwrap()
+        .token_by_client_cn("exchange ops")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.name.as_str(), row.token_hash, row.client_cn.as_deref(), row.scopes),
+        ("cert", None, Some("exchange ops"), vec![Scope::Deposit])
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.revoke_token("cert", 3).await.unwrap());
+    tx.commit().await.unwrap();
+    let revoked = store
+        .read()
+        .await
+        .unwrap()
+        .token_by_client_cn("exchange ops")
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.unwrap().revoked_at,
+        Some(3),
+        "the revoked mapping is still found"
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_token(&mapping("cert-2"), 4).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let active = store
+        .read()
+        .await
+        .unwrap()
+        .token_by_client_cn("exchange ops")
+        .await
+        .unwrap();
+    assert_eq!(
+        active.map(|r| r.name),
+        Some("cert-2".to_string()),
+        "the active one first"
+    );
+    assert_eq!(
+        store.read().await.unwrap().token_by_client_cn("nobody").await.unwrap(),
+        None
+    );
+
+    raw(&test.url, "UPDATE api_token SET scopes = 'read,sideways'").await;
+    let error = store.read().await.unwrap().tokens(true).await.unwrap_err();
+    assert_eq!(corrupt_at(error), ("api_token", "scopes"));
+    raw(&test.url, "UPDATE api_token SET scopes = ''").await;
+    let error = store.read().await.unwrap().tokens(true).await.unwrap_err();
+    assert_eq!(corrupt_at(error), ("api_token", "scopes"), "no scope at all");
+    store.close().await;
+    test.remove().await;
+}
+on_both_databases!(client_cn, a_client_cn_maps_to_one_active_row_and_a_bad_scope_is_corrupt);
+
+fn as_actor(actor: &str, command: &str) -> Acting {
+    Acting {
+        actor: actor.into(),
+        command: command.into(),
+    }
+}
+
+async fn each_committed_write_made_for_an_actor_records_it_once(db: Db) {
+    let test = TestDb::new(db).await;
+    let store = Store::connect(&test.url).await.unwrap();
+
+    // Outside `acting`: no actor, no call.
+    let mut tx = store.begin().await.unwrap();
+    let ada = tx.insert_user("ada", 1).await.unwrap().unwrap();
+    tx.add_account_entries(&[buy(ada, 5)], 1).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.read().await.unwrap().audit_events(100).await.unwrap(), vec![]);
+    let logged = store.read().await.unwrap().event_count().await.unwrap();
+    assert_eq!(logged, 1, "the buy, without an actor");
+
+    acting(as_actor("desk-1", "ProcessTransferBatch"), async {
+        // Committed writes: each event carries the actor, then one call.
+        let mut tx = store.begin().await.unwrap();
+        tx.add_account_entries(&[buy(ada, 7)], 2).await.unwrap();
+        tx.insert_token(&token("ops", &hash_of('d'), &[Scope::Read]), 2)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.add_account_entries(&[buy(ada, 1)], 3).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A dropped write and a read (even committed) record nothing.
+        let mut tx = store.begin().await.unwrap();
+        tx.add_account_entries(&[buy(ada, 100)], 4).await.unwrap();
+        drop(tx);
+        let mut read = store.read().await.unwrap();
+        read.user("ada").await.unwrap();
+        read.commit().await.unwrap();
+    })
+    .await;
+
+    // Nested work for another actor is that actor's.
+    acting(as_actor("desk-1", "outer"), async {
+        acting(as_actor("desk-2", "UserWithdrawCancel"), async {
+            store.begin().await.unwrap().commit().await.unwrap();
+        })
+        .await;
+    })
+    .await;
+
+    let audit = store.read().await.unwrap().audit_events(100).await.unwrap();
+    let seen: Vec<(&str, &str, Option<&str>, Option<&str>, i64)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e.actor.as_str(),
+                e.kind.as_str(),
+                e.reference.as_deref(),
+                e.identifier.as_deref(),
+                e.amount,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("desk-2", "call", Some("UserWithdrawCancel"), None, 0),
+            ("desk-1", "call", Some("ProcessTransferBatch"), None, 0),
+            ("desk-1", "buy", None, Some("ada"), 1),
+            ("desk-1", "call", Some("ProcessTransferBatch"), None, 0),
+            ("desk-1", "token_created", Some("ops"), None, 0),
+            ("desk-1", "buy", None, Some("ada"), 7),
+        ],
+        "newest first; one call per committed write transaction"
+    );
+    assert_eq!(store.read().await.unwrap().audit_events(2).await.unwrap().len(), 2);
+    let logged = store.read().await.unwrap().event_count().await.unwrap();
+    assert_eq!(logged, 7, "the six audited and the first buy");
+    assert_eq!(
+        store
+            .read()
+            .await
+            .unwrap()
+            .user("ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .balance
+            .get(),
+        13,
+        "the dropped buy of 100 left nothing"
+    );
+    store.close().await;
+    test.remove().await;
+}
+on_both_databases!(audit, each_committed_write_made_for_an_actor_records_it_once);
+
+fn buy(user_id: i64, amount: u64) -> AccountEntry {
+    AccountEntry {
+        user_id,
+        amount: Amount::new(amount).unwrap().credit(),
+        reason: AccountReason::Buy,
+        sweep: None,
+        withdrawal: None,
+    }
+}
