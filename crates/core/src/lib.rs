@@ -8,6 +8,7 @@
 //! ([`monitor`]) and keep pre-derived deposit addresses ready ([`pool`]).
 //! `core` decides; `store` and `node` only do what they are told.
 
+pub mod access;
 pub mod clock;
 pub mod cold;
 mod commands;
@@ -25,6 +26,7 @@ mod withdrawals;
 
 use std::sync::Arc;
 
+pub use access::{Access, AuthFailure, NewToken, Principal, TokenInfo};
 pub use clock::{Clock, SystemClock};
 pub use cold::ColdAddress;
 pub use error::{Cause, ErrorCode, HubError};
@@ -32,6 +34,8 @@ pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
 pub use sweep::{attacher, sweeper};
 pub use withdrawals::parse_withdrawal_uuid;
+
+pub use hub_store::{acting, Acting, Scope};
 
 use hub_node::Client;
 use hub_signer::SeedProvider;
