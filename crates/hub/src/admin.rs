@@ -1,5 +1,7 @@
 //! `hub admin …`: operator commands against a Hub's database, safe while
-//! `hub serve` runs (each is one transaction, like an API command).
+//! `hub serve` runs (each is one transaction, like an API command), each
+//! run on behalf of the actor `admin-cli`, so the audit trail records what
+//! the operator changed.
 //!
 //! Cold storage (the integration guide's option 1) without editing SQL:
 //! mark a Hub address cold so no sweep spends it, export its seed UUID to a
@@ -7,17 +9,23 @@
 //! file is safely written), bring it back from stdin (checked against the
 //! address), and mark it warm again. The commands take the same settings as
 //! `hub serve` (database, salt or signer) to reach the same database and
-//! derive the same addresses.
+//! derive the same addresses. API tokens and the audit trail (`access`)
+//! need only the database.
+
+mod access;
 
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use hub_core::{ColdAddress, Hub};
+use hub_core::{Acting, ColdAddress, Hub};
 use zeroize::Zeroizing;
 
-use crate::config::GivenSettings;
-use crate::open::{open_hub, seed_provider};
+use crate::config::{GivenSettings, Resolved};
+use crate::open::{open_hub, open_store, seed_provider};
+
+/// The actor the audit trail records for every `hub admin` command.
+const ADMIN_ACTOR: &str = "admin-cli";
 
 /// `hub admin`: the settings of the Hub to act on, and the command.
 #[derive(Args)]
@@ -34,6 +42,19 @@ pub enum AdminCommand {
     /// Cold storage of Hub addresses.
     #[command(subcommand)]
     Cold(ColdCommand),
+    /// API tokens and the audit trail (`token …`, `audit`).
+    #[command(flatten)]
+    Access(access::AccessCommand),
+}
+
+impl AdminCommand {
+    /// The command's name, as the audit trail records it.
+    fn name(&self) -> String {
+        match self {
+            AdminCommand::Cold(command) => format!("cold {}", command.name()),
+            AdminCommand::Access(command) => command.name(),
+        }
+    }
 }
 
 /// `hub admin cold …`.
@@ -66,28 +87,62 @@ pub enum ColdCommand {
     },
 }
 
+impl ColdCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            ColdCommand::List => "list",
+            ColdCommand::Mark { .. } => "mark",
+            ColdCommand::Unmark { .. } => "unmark",
+            ColdCommand::Export { .. } => "export",
+            ColdCommand::Restore { .. } => "restore",
+        }
+    }
+}
+
 /// Runs one admin command.
 pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
     let config = args.settings.resolve()?;
     crate::init_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async {
-        let (provider, _) = seed_provider(&config).await?;
-        let settings = &config.settings;
-        let endpoints = if settings.node.is_empty() {
-            vec![format!("http://{}", settings.devnet_listen)]
-        } else {
-            settings.node.clone()
-        };
-        let hub = open_hub(&config, provider, endpoints).await?;
-        let result = cold(&hub, args.command, stdin, out).await;
-        hub.store().close().await;
-        result
-    })
+    let acting = Acting {
+        actor: ADMIN_ACTOR.into(),
+        command: args.command.name(),
+    };
+    runtime.block_on(hub_core::acting(acting, async {
+        match args.command {
+            AdminCommand::Cold(command) => cold_on_hub(&config, command, stdin, out).await,
+            AdminCommand::Access(command) => {
+                let store = open_store(&config).await?;
+                let result = access::run(&store, command, out).await;
+                store.close().await;
+                result
+            }
+        }
+    }))
 }
 
-async fn cold(hub: &Hub, command: AdminCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
-    let AdminCommand::Cold(command) = command;
+/// Opens the whole Hub (seed provider and node: restoring checks a UUID
+/// against its address) and runs a cold-storage command.
+async fn cold_on_hub(
+    config: &Resolved,
+    command: ColdCommand,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let (provider, _) = seed_provider(config).await?;
+    let settings = &config.settings;
+    let endpoints = if settings.node.is_empty() {
+        vec![format!("http://{}", settings.devnet_listen)]
+    } else {
+        settings.node.clone()
+    };
+    let hub = open_hub(config, provider, endpoints).await?;
+    let result = cold(&hub, command, stdin, out).await;
+    hub.store().close().await;
+    result
+}
+
+async fn cold(hub: &Hub, command: ColdCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
     let report = |out: &mut dyn Write, row: &ColdAddress| {
         let state = match (row.cold, row.exported) {
             (_, true) => "cold, seed UUID exported",

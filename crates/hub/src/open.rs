@@ -3,7 +3,8 @@
 //! checked against each other.
 //!
 //! `hub serve` and `hub admin` both open their Hub here, so an admin command
-//! reaches the same database and derives the same addresses as the server.
+//! reaches the same database and derives the same addresses as the server;
+//! the admin commands that need only the database open just the store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,14 @@ pub(crate) async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProv
     Ok((Arc::new(provider), line))
 }
 
+/// The configured database, migrated (all that the token and audit
+/// commands need: no salt, no signer, no node).
+pub(crate) async fn open_store(config: &Resolved) -> Result<Store, String> {
+    Store::connect(&config.database)
+        .await
+        .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))
+}
+
 /// Hub over the configured database, these nodes and this provider, after
 /// the start-up check that a stored address still derives from its UUID.
 pub(crate) async fn open_hub(
@@ -78,9 +87,7 @@ pub(crate) async fn open_hub(
         retry_backoff: Duration::from_millis(200),
     })
     .map_err(|e| e.to_string())?;
-    let store = Store::connect(&config.database)
-        .await
-        .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))?;
+    let store = open_store(config).await?;
     let hub = Hub::new(store, client, provider, Arc::new(SystemClock)).with_sensitive(config.sensitive.clone());
     hub.verify_derivation()
         .await
