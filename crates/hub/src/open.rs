@@ -52,13 +52,13 @@ pub(crate) async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProv
         return Err(format!(
             "refusing to start: the signing server at {} derives addresses at security level {}, but Hub is \
              configured with --key-security-level {security}; they must match",
-            remote.url,
+            provider.shown_url(),
             provider.security(),
         ));
     }
     let line = format!(
         "  signer:         {} (security level {}; Hub holds no salt)",
-        remote.url,
+        provider.shown_url(),
         provider.security()
     );
     Ok((Arc::new(provider), line))
