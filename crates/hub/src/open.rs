@@ -14,20 +14,27 @@ use hub_signer::{RemoteProvider, RemoteTimeouts, SeedProvider};
 use hub_store::Store;
 
 use crate::config::{redact_url, Resolved, Signing};
-use crate::secrets;
+use crate::secrets::{self, EnvSalt};
 
-/// The seed provider `--signing` asks for, and the line `hub serve` prints about it.
-pub(crate) async fn seed_provider(config: &Resolved) -> Result<(Arc<dyn SeedProvider>, String), String> {
+/// The seed provider `--signing` asks for, and the line `hub serve` prints
+/// about it. `env_salt` is what HUB_SALT held (taken before the runtime started).
+pub(crate) async fn seed_provider(
+    config: &Resolved,
+    env_salt: EnvSalt,
+) -> Result<(Arc<dyn SeedProvider>, String), String> {
     let remote = match &config.signing {
         Signing::Local => {
-            let (salt, salt_origin) =
-                secrets::serve_salt(config.settings.salt_file.as_deref(), &config.settings.data_dir)?;
+            let (salt, salt_origin) = secrets::serve_salt(
+                env_salt,
+                config.settings.salt_file.as_deref(),
+                &config.settings.data_dir,
+            )?;
             let provider = config.derivation.local_provider(salt)?;
             return Ok((Arc::new(provider), format!("  salt:           {salt_origin}")));
         }
         Signing::Remote(remote) => remote,
     };
-    if secrets::salt_in_env() {
+    if env_salt.is_set() {
         let why = "the signing server holds the salt; keep it off Hub's machine";
         return Err(format!("HUB_SALT: not used with --signing remote ({why}); unset it"));
     }
