@@ -23,7 +23,7 @@ use clap::{ArgAction, ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use hub_core::attacher::{AttachConfig, PowMode};
 use hub_core::monitor::MonitorConfig;
 use hub_core::sweeper::SweepConfig;
-use hub_core::SensitiveConfig;
+use hub_core::{Hub, SensitiveConfig};
 use hub_devnet::DevnetConfig;
 use hub_protocol::{Argon2Mode, Argon2Params, Salt, SecurityLevel};
 use hub_signer::{LocalProvider, RemoteTimeouts};
@@ -97,6 +97,10 @@ pub struct Settings {
     pub address_pool_interval_ms: u64,
     #[command(flatten)]
     pub derivation: DerivationSettings,
+    /// GetDepositAddress calls that may wait for or run an address derivation when the address pool is empty
+    /// (at least 1); one more is refused at once, to retry later.
+    #[arg(long, env = "HUB_DEPOSIT_DERIVATION_QUEUE_MAX", default_value_t = Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT)]
+    pub deposit_derivation_queue_max: usize,
     /// Timeout of one node request, ms.
     #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = 30_000)]
     pub node_timeout_ms: u64,
@@ -351,6 +355,9 @@ impl GivenSettings {
         within("--mwm", settings.mwm, 1..=81)?;
         within("--sweep-max-deposits", settings.sweep_max_deposits, 1..=1000)?;
         within("--sweep-max-withdrawals", settings.sweep_max_withdrawals, 1..=1000)?;
+        if settings.deposit_derivation_queue_max == 0 {
+            return Err("--deposit-derivation-queue-max: must be at least 1, got 0".into());
+        }
         Ok(Resolved {
             settings,
             database,

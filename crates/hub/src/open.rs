@@ -88,7 +88,9 @@ pub(crate) async fn open_hub(
     let store = Store::connect(&config.database)
         .await
         .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))?;
-    let hub = Hub::new(store, client, provider, Arc::new(SystemClock)).with_sensitive(config.sensitive.clone());
+    let hub = Hub::new(store, client, provider, Arc::new(SystemClock))
+        .with_sensitive(config.sensitive.clone())
+        .with_deposit_derivation_queue(config.settings.deposit_derivation_queue_max);
     hub.verify_derivation()
         .await
         .map_err(|e| format!("refusing to start: {e}"))?;
