@@ -101,6 +101,10 @@ pub struct Settings {
     /// (at least 1); one more is refused at once, to retry later.
     #[arg(long, env = "HUB_DEPOSIT_DERIVATION_QUEUE_MAX", default_value_t = Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT)]
     pub deposit_derivation_queue_max: usize,
+    /// Allow a PostgreSQL database on another host without TLS (no sslmode=require, verify-ca or verify-full in
+    /// --database): its password and every row then cross the network in the clear.
+    #[arg(long, env = "HUB_DATABASE_ALLOW_PLAINTEXT", action = ArgAction::Set, default_value_t = false)]
+    pub database_allow_plaintext: bool,
     /// Timeout of one node request, ms.
     #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = 30_000)]
     pub node_timeout_ms: u64,
