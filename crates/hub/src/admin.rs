@@ -69,10 +69,12 @@ pub enum ColdCommand {
 /// Runs one admin command.
 pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
     let config = args.settings.resolve()?;
+    // Before the runtime starts any thread: HUB_SALT leaves the environment as it is read.
+    let env_salt = crate::secrets::take_env_salt()?;
     crate::init_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let (provider, _) = seed_provider(&config).await?;
+        let (provider, _) = seed_provider(&config, env_salt).await?;
         let settings = &config.settings;
         let endpoints = if settings.node.is_empty() {
             vec![format!("http://{}", settings.devnet_listen)]
