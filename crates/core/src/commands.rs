@@ -2,10 +2,12 @@
 //! and writes (hub-behaviour.md §2.3, with its [BUG]s fixed).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hub_protocol::address::ChecksumPolicy;
 use hub_protocol::{Address, Value};
 use hub_store::{AccountEntry, AccountEntryRow, AddressEntryRow, HubEntryRow};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::model::*;
 use crate::pool::derive_address;
@@ -113,7 +115,41 @@ pub(crate) fn parse_payout_address(
     Ok(address)
 }
 
+/// The bound on GetDepositAddress calls deriving on demand. Each one that
+/// waits holds a request open and, once deriving, an Argon2 memory; without
+/// a bound a burst against an empty pool queues without limit. A call
+/// that finds every slot taken is refused at once, before it writes.
+pub(crate) struct DerivationQueue {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl DerivationQueue {
+    /// `max` slots (at most [`Semaphore::MAX_PERMITS`], which no deployment nears).
+    pub(crate) fn new(max: usize) -> Self {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A slot, held until the derived address is stored, or `Overloaded`.
+    fn enter(&self) -> Result<OwnedSemaphorePermit, HubError> {
+        self.slots.clone().try_acquire_owned().map_err(|_| {
+            HubError::Overloaded(format!(
+                "the address pool is empty and {} deposit-address derivations are already queued; retry later",
+                self.max
+            ))
+        })
+    }
+}
+
 impl Hub {
+    /// How many GetDepositAddress calls may wait for or run an on-demand
+    /// derivation at once unless [`Hub::with_deposit_derivation_queue`] says otherwise.
+    pub const DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT: usize = 32;
+
     /// `CreateUser`.
     pub async fn create_user(&self, user_id: &str) -> Result<(), HubError> {
         check_new_user_id(user_id)?;
@@ -137,7 +173,9 @@ impl Hub {
 
     /// `GetDepositAddress`: a new address (90 trytes with checksum if asked).
     /// Takes a pre-derived address from the pool in the same transaction
-    /// that assigns it; derives one only if the pool is empty.
+    /// that assigns it; derives one only if the pool is empty, and only if
+    /// fewer than the queue's maximum are already deriving or waiting to
+    /// (else `Overloaded`, with nothing written).
     pub async fn get_deposit_address(&self, user_id: &str, include_checksum: bool) -> Result<String, HubError> {
         let mut tx = self.store.begin().await?;
         let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
@@ -151,6 +189,7 @@ impl Hub {
             None => {
                 // Do not hold the write lock through Argon2.
                 drop(tx);
+                let _slot = self.deposit_derivations.enter()?;
                 let (uuid, address) = derive_address(self)
                     .await
                     .map_err(|e| HubError::GetAddressFailed(e.to_string()))?;

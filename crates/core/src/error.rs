@@ -105,6 +105,9 @@ pub enum HubError {
     AddressBalanceZero,
     /// The node does not know the address.
     AddressNotKnownToNode,
+    /// Too much work is already waiting; nothing was written, and the same
+    /// call may succeed later (the message says what is full).
+    Overloaded(String),
     /// Anything else (database failure, broken invariant, …): an internal
     /// error, logged where it is made, never the caller's fault.
     Internal(Internal),
@@ -160,7 +163,12 @@ impl HubError {
             HubError::InvalidAuthentication => ErrorCode::InvalidAuthentication,
             HubError::InvalidChecksum(_) => ErrorCode::ChecksumInvalid,
             HubError::SignatureFailed(_) => ErrorCode::SigningFailed,
-            HubError::GetAddressFailed(_) => ErrorCode::GetAddressFailed,
+            // The original has no code for this. Overloaded comes only from
+            // GetDepositAddress, whose clients already retry on
+            // GET_ADDRESS_FAILED ("no address could be had right now");
+            // EC_UNKNOWN would read as a bug. The transports add their own
+            // status for it (RESOURCE_EXHAUSTED, HTTP 429).
+            HubError::GetAddressFailed(_) | HubError::Overloaded(_) => ErrorCode::GetAddressFailed,
             HubError::IotaNodeUnavailable(_) => ErrorCode::IriClientUnavailable,
             HubError::AddressWasSpent => ErrorCode::AddressWasAlreadySpent,
             HubError::InvalidUuid(_) => ErrorCode::InvalidUuid,
@@ -186,7 +194,7 @@ impl HubError {
             HubError::InvalidAuthentication => "Invalid authentication",
             HubError::InvalidChecksum(_) => "Invalid checksum",
             HubError::SignatureFailed(_) => "Signing has failed",
-            HubError::GetAddressFailed(_) => "Get address failed",
+            HubError::GetAddressFailed(_) | HubError::Overloaded(_) => "Get address failed",
             HubError::IotaNodeUnavailable(_) => "IOTA node is unavailable",
             HubError::AddressWasSpent => "Address was already spent",
             HubError::InvalidUuid(_) => "Invalid UUID",
@@ -200,6 +208,12 @@ impl HubError {
     /// Whether gRPC should answer CANCELLED rather than FAILED_PRECONDITION.
     pub fn is_cancelled(&self) -> bool {
         matches!(self, HubError::Cancelled(_))
+    }
+
+    /// Whether the call was refused because too much work is waiting (the
+    /// transports answer RESOURCE_EXHAUSTED or HTTP 429: retry later).
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self, HubError::Overloaded(_))
     }
 
     /// An internal failure, logged here.
@@ -245,6 +259,7 @@ impl fmt::Display for HubError {
             HubError::SignatureFailed(why) | HubError::GetAddressFailed(why) | HubError::IotaNodeUnavailable(why) => {
                 write!(f, "{}: {why}", self.legacy_text())
             }
+            HubError::Overloaded(why) => f.write_str(why),
             HubError::Internal(_) => f.write_str("internal error (see the Hub log)"),
             other => f.write_str(other.legacy_text()),
         }

@@ -48,6 +48,7 @@ pub struct Hub {
     provider: Arc<dyn SeedProvider>,
     clock: Arc<dyn Clock>,
     sensitive: SensitiveConfig,
+    deposit_derivations: commands::DerivationQueue,
 }
 
 impl Hub {
@@ -59,12 +60,23 @@ impl Hub {
             provider,
             clock,
             sensitive: SensitiveConfig::default(),
+            deposit_derivations: commands::DerivationQueue::new(Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT),
         }
     }
 
     /// The same Hub with these dangerous commands turned on (all are off by default).
     pub fn with_sensitive(mut self, sensitive: SensitiveConfig) -> Self {
         self.sensitive = sensitive;
+        self
+    }
+
+    /// The same Hub letting at most `max` GetDepositAddress calls wait for
+    /// or run an on-demand derivation (when the address pool is empty) at
+    /// once; one more fails at once with [`HubError::Overloaded`]. Default
+    /// [`Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT`]; 0 refuses every
+    /// on-demand derivation (the pool alone serves addresses).
+    pub fn with_deposit_derivation_queue(mut self, max: usize) -> Self {
+        self.deposit_derivations = commands::DerivationQueue::new(max);
         self
     }
 

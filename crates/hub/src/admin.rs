@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::config::{GivenSettings, Resolved};
 use crate::open::{open_hub, open_store, seed_provider};
+use crate::secrets::EnvSalt;
 
 /// The actor the audit trail records for every `hub admin` command.
 const ADMIN_ACTOR: &str = "admin-cli";
@@ -102,6 +103,8 @@ impl ColdCommand {
 /// Runs one admin command.
 pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
     let config = args.settings.resolve()?;
+    // Before the runtime starts any thread: HUB_SALT leaves the environment as it is read.
+    let env_salt = crate::secrets::take_env_salt()?;
     crate::init_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let acting = Acting {
@@ -110,7 +113,7 @@ pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Res
     };
     runtime.block_on(hub_core::acting(acting, async {
         match args.command {
-            AdminCommand::Cold(command) => cold_on_hub(&config, command, stdin, out).await,
+            AdminCommand::Cold(command) => cold_on_hub(&config, env_salt, command, stdin, out).await,
             AdminCommand::Access(command) => {
                 let store = open_store(&config).await?;
                 let result = access::run(&store, command, out).await;
@@ -125,11 +128,12 @@ pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Res
 /// against its address) and runs a cold-storage command.
 async fn cold_on_hub(
     config: &Resolved,
+    env_salt: EnvSalt,
     command: ColdCommand,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    let (provider, _) = seed_provider(config).await?;
+    let (provider, _) = seed_provider(config, env_salt).await?;
     let settings = &config.settings;
     let endpoints = if settings.node.is_empty() {
         vec![format!("http://{}", settings.devnet_listen)]

@@ -23,7 +23,7 @@ use clap::{ArgAction, ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use hub_core::attacher::{AttachConfig, PowMode};
 use hub_core::monitor::MonitorConfig;
 use hub_core::sweeper::SweepConfig;
-use hub_core::SensitiveConfig;
+use hub_core::{Hub, SensitiveConfig};
 use hub_devnet::DevnetConfig;
 use hub_protocol::{Argon2Mode, Argon2Params, Salt, SecurityLevel};
 use hub_signer::{LocalProvider, RemoteTimeouts};
@@ -97,6 +97,14 @@ pub struct Settings {
     pub address_pool_interval_ms: u64,
     #[command(flatten)]
     pub derivation: DerivationSettings,
+    /// GetDepositAddress calls that may wait for or run an address derivation when the address pool is empty
+    /// (at least 1); one more is refused at once, to retry later.
+    #[arg(long, env = "HUB_DEPOSIT_DERIVATION_QUEUE_MAX", default_value_t = Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT)]
+    pub deposit_derivation_queue_max: usize,
+    /// Allow a PostgreSQL database on another host without TLS (no sslmode=require, verify-ca or verify-full in
+    /// --database): its password and every row then cross the network in the clear.
+    #[arg(long, env = "HUB_DATABASE_ALLOW_PLAINTEXT", action = ArgAction::Set, default_value_t = false)]
+    pub database_allow_plaintext: bool,
     /// Timeout of one node request, ms.
     #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = 30_000)]
     pub node_timeout_ms: u64,
@@ -351,6 +359,9 @@ impl GivenSettings {
         within("--mwm", settings.mwm, 1..=81)?;
         within("--sweep-max-deposits", settings.sweep_max_deposits, 1..=1000)?;
         within("--sweep-max-withdrawals", settings.sweep_max_withdrawals, 1..=1000)?;
+        if settings.deposit_derivation_queue_max == 0 {
+            return Err("--deposit-derivation-queue-max: must be at least 1, got 0".into());
+        }
         Ok(Resolved {
             settings,
             database,
@@ -505,19 +516,8 @@ fn one_line(error: &clap::Error) -> String {
     lines.join(" ").trim_start_matches("error: ").to_string()
 }
 
-/// The database URL without its password, for printing.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+/// A URL without its password, for printing (written once, in `hub_protocol`).
+pub use hub_protocol::redact_url;
 
 #[cfg(test)]
 mod tests {

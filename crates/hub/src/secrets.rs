@@ -8,6 +8,15 @@
 //! printed: errors name the file or the variable, never the content. Its
 //! bytes are zeroized when dropped ([`Zeroizing`] here, then [`Salt`] and
 //! [`hub_core::AuthKey`]).
+//!
+//! `HUB_SALT` is taken out of the process environment as it is read
+//! ([`take_env_salt`]), so no child process, and no library reading the
+//! environment later, ever sees it; every command reads it before its async
+//! runtime starts any thread (changing the environment while another thread
+//! reads it is undefined behaviour in C). That does not erase it from
+//! `/proc/<pid>/environ`, which shows the environment the process started
+//! with to its user and to root for as long as it runs: prefer
+//! `--salt-file`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,19 +28,32 @@ use zeroize::Zeroizing;
 /// The environment variable that may hold the salt itself.
 const SALT_ENV: &str = "HUB_SALT";
 
-/// Whether `HUB_SALT` is set (`hub serve --signing remote` refuses it: the
-/// signing server holds the salt).
-pub(crate) fn salt_in_env() -> bool {
-    std::env::var_os(SALT_ENV).is_some()
+/// What HUB_SALT held when [`take_env_salt`] took it out of the
+/// environment; the only way to a salt from the environment, so that no
+/// command can read it without removing it.
+pub(crate) struct EnvSalt(Option<Salt>);
+
+impl EnvSalt {
+    /// Whether HUB_SALT was set (`hub serve --signing remote` refuses it:
+    /// the signing server holds the salt).
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
-/// The salt in the HUB_SALT environment variable, if it is set.
-fn salt_from_env() -> Option<Result<Salt, String>> {
-    let bytes = match std::env::var_os(SALT_ENV)?.into_string() {
-        Ok(text) => text.into_bytes(),
-        Err(_) => return Some(Err(format!("{SALT_ENV}: must be valid UTF-8 text"))),
+/// Reads HUB_SALT and removes it from the process environment, set or not,
+/// valid or not. Call it before any thread starts (before the runtime).
+pub(crate) fn take_env_salt() -> Result<EnvSalt, String> {
+    let value = std::env::var_os(SALT_ENV);
+    std::env::remove_var(SALT_ENV);
+    let Some(value) = value else {
+        return Ok(EnvSalt(None));
     };
-    Some(Salt::new(bytes).map_err(|e| format!("{SALT_ENV}: {e}")))
+    let text = value
+        .into_string()
+        .map_err(|_| format!("{SALT_ENV}: must be valid UTF-8 text"))?;
+    let salt = Salt::new(text.into_bytes()).map_err(|e| format!("{SALT_ENV}: {e}"))?;
+    Ok(EnvSalt(Some(salt)))
 }
 
 /// A secret kept in a file: its bytes, one trailing newline (LF or CRLF)
@@ -63,9 +85,9 @@ pub(crate) fn sign_bundle_key(path: &Path) -> Result<hub_core::AuthKey, String> 
 /// `hub serve`'s salt and where it came from: HUB_SALT, else `salt_file`,
 /// else a development salt generated once into `data_dir` (with a loud
 /// warning: whoever holds the data directory then holds every key).
-pub(crate) fn serve_salt(salt_file: Option<&Path>, data_dir: &Path) -> Result<(Salt, String), String> {
-    if let Some(salt) = salt_from_env() {
-        return Ok((salt?, format!("from the {SALT_ENV} environment variable")));
+pub(crate) fn serve_salt(env: EnvSalt, salt_file: Option<&Path>, data_dir: &Path) -> Result<(Salt, String), String> {
+    if let Some(salt) = env.0 {
+        return Ok((salt, format!("from the {SALT_ENV} environment variable")));
     }
     if let Some(path) = salt_file {
         return Ok((read_salt_file(path, "salt file")?, path.display().to_string()));
@@ -87,11 +109,11 @@ pub(crate) fn serve_salt(salt_file: Option<&Path>, data_dir: &Path) -> Result<(S
 /// The signing server's salt and where it came from: exactly one of
 /// `salt_file` (`--salt-file`) and HUB_SALT. A signer never generates one:
 /// it must be the salt the deployment's addresses were derived with.
-pub(crate) fn signer_salt(salt_file: Option<&Path>) -> Result<(Salt, String), String> {
-    match (salt_file, salt_from_env()) {
+pub(crate) fn signer_salt(env: EnvSalt, salt_file: Option<&Path>) -> Result<(Salt, String), String> {
+    match (salt_file, env.0) {
         (Some(_), Some(_)) => Err(format!("--salt-file and {SALT_ENV} are both set; give the salt once")),
         (Some(path), None) => Ok((read_salt_file(path, "--salt-file")?, path.display().to_string())),
-        (None, Some(salt)) => Ok((salt?, format!("from the {SALT_ENV} environment variable"))),
+        (None, Some(salt)) => Ok((salt, format!("from the {SALT_ENV} environment variable"))),
         (None, None) => Err(format!(
             "--salt-file (or {SALT_ENV}): required; the signing server never generates a salt (it must be the one \
              the deployment's addresses were derived with)"
@@ -120,4 +142,31 @@ fn dev_salt_file(data_dir: &Path) -> Result<PathBuf, String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: once read, the salt is gone from the environment, for this
+    /// process and for every child it starts. Method: set HUB_SALT (no
+    /// other test here reads it), take it, look for it both ways.
+    #[test]
+    fn the_salt_leaves_the_environment_when_it_is_read() {
+        let salt = "a salt of more than twenty bytes";
+        std::env::set_var(SALT_ENV, salt);
+        let taken = take_env_salt().unwrap();
+        assert!(taken.is_set());
+        assert_eq!(std::env::var(SALT_ENV), Err(std::env::VarError::NotPresent));
+        let child = std::process::Command::new("env").output().unwrap();
+        assert!(!String::from_utf8_lossy(&child.stdout).contains(salt));
+        let (_, origin) = serve_salt(taken, None, Path::new("unused")).unwrap();
+        assert!(origin.contains(SALT_ENV), "{origin}");
+
+        std::env::set_var(SALT_ENV, "short");
+        let error = take_env_salt().err().unwrap();
+        assert!(error.starts_with("HUB_SALT: ") && !error.contains("short"), "{error}");
+        assert!(std::env::var_os(SALT_ENV).is_none(), "an invalid salt is removed too");
+        assert!(!take_env_salt().unwrap().is_set());
+    }
 }

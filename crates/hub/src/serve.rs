@@ -22,13 +22,16 @@ use hub_devnet::{Devnet, DevnetConfig};
 
 use crate::config::{redact_url, GivenSettings, Resolved};
 use crate::open::{open_hub, seed_provider};
+use crate::secrets::{self, EnvSalt};
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(settings: GivenSettings, out: &mut dyn Write) -> Result<(), String> {
     let config = settings.resolve()?;
+    // Before the runtime starts any thread: HUB_SALT leaves the environment as it is read.
+    let env_salt = secrets::take_env_salt()?;
     crate::init_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(serve(config, out))
+    runtime.block_on(serve(config, env_salt, out))
 }
 
 /// Creates the data directory readable by Hub's user only (it may hold the
@@ -64,10 +67,10 @@ fn dangerous_line(sensitive: &hub_core::SensitiveConfig) -> String {
     }
 }
 
-async fn serve(config: Resolved, out: &mut dyn Write) -> Result<(), String> {
+async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Result<(), String> {
     let settings = &config.settings;
     create_private_dir(&settings.data_dir)?;
-    let (provider, keys_line) = seed_provider(&config).await?;
+    let (provider, keys_line) = seed_provider(&config, env_salt).await?;
 
     let devnet = if settings.node.is_empty() {
         let devnet = Devnet::start(DevnetConfig {

@@ -82,7 +82,8 @@ pub fn run(args: SignerArgs, out: &mut dyn Write) -> Result<(), String> {
         SignerCommand::Serve(args) => {
             let args = *args;
             // Everything that can be checked without I/O is checked before starting anything.
-            let (salt, salt_origin) = secrets::signer_salt(args.salt_file.as_deref())?;
+            // Before the runtime starts any thread: HUB_SALT leaves the environment as it is read.
+            let (salt, salt_origin) = secrets::signer_salt(secrets::take_env_salt()?, args.salt_file.as_deref())?;
             let provider = args.derivation.resolve()?.local_provider(salt)?;
             crate::init_logging();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -2,8 +2,9 @@
 //! on SQLite and PostgreSQL: create prints the token alone on stdout, once;
 //! lists never show it or its hash; a revoked token is listed as revoked;
 //! the audit trail names `admin-cli`; a bad scope is refused naming
-//! `--scope`. Method: a fresh database and no salt at all (the salt file
-//! given does not exist), so the commands prove they open only the database.
+//! `--scope`; a remote PostgreSQL in the clear is refused as by `hub serve`.
+//! Method: a fresh database and no salt at all (the salt file given does
+//! not exist), so the commands prove they open only the database.
 
 mod common;
 
@@ -204,6 +205,14 @@ async fn bad_input_is_refused_naming_the_flag(db: Db) {
         "{sideways}"
     );
     assert_eq!(succeeds(&admin(dir.path(), database, &["token", "list", "--all"])), "");
+
+    // Opening only the database still refuses it in the clear across a network.
+    let remote = "postgres://u:secret@db.example.com/hub";
+    let refused = stderr(&admin(dir.path(), remote, &["token", "list"]));
+    assert!(
+        refused.contains("--database-allow-plaintext") && !refused.contains("secret"),
+        "{refused}"
+    );
     test.remove().await;
 }
 on_both_databases!(bad_input, bad_input_is_refused_naming_the_flag);

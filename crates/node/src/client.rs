@@ -6,11 +6,14 @@
 //! number of times; an IRI error (HTTP 400 with `{"error": …}`) is the node's
 //! answer and is returned at once. Results are typed: hashes, addresses and
 //! transactions are parsed and checked here, so callers never see raw trytes.
+//! An endpoint URL may carry credentials (`http://user:password@host`):
+//! errors and `Debug` name it only through [`redact_url`], and failures
+//! from the HTTP library are shown without the URL they carry.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hub_protocol::{Address, Hash, Transaction};
+use hub_protocol::{redact_url, Address, Hash, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +21,7 @@ use serde_json::Value;
 use crate::api::{self, API_VERSION_HEADER};
 
 /// Where and how to reach nodes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Node URLs (`http://host:14265`), tried in turn.
     pub endpoints: Vec<String>,
@@ -28,6 +31,19 @@ pub struct ClientConfig {
     pub retries: u32,
     /// Wait before the first retry; doubled for each further one.
     pub retry_backoff: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    /// Endpoints without their credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoints: Vec<String> = self.endpoints.iter().map(|e| redact_url(e)).collect();
+        f.debug_struct("ClientConfig")
+            .field("endpoints", &endpoints)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("retry_backoff", &self.retry_backoff)
+            .finish()
+    }
 }
 
 impl ClientConfig {
@@ -220,7 +236,7 @@ impl Client {
             let response = match response {
                 Ok(r) => r,
                 Err(e) => {
-                    last_failure = format!("{endpoint}: {e}");
+                    last_failure = format!("{}: {}", redact_url(endpoint), e.without_url());
                     self.next
                         .store((start + attempt as usize + 1) % endpoints.len(), Ordering::Relaxed);
                     continue;
@@ -230,12 +246,12 @@ impl Client {
             let text = match response.text().await {
                 Ok(t) => t,
                 Err(e) => {
-                    last_failure = format!("{endpoint}: {e}");
+                    last_failure = format!("{}: {}", redact_url(endpoint), e.without_url());
                     continue;
                 }
             };
             if status.is_server_error() {
-                last_failure = format!("{endpoint}: HTTP {status}");
+                last_failure = format!("{}: HTTP {status}", redact_url(endpoint));
                 self.next
                     .store((start + attempt as usize + 1) % endpoints.len(), Ordering::Relaxed);
                 continue;
@@ -478,5 +494,27 @@ impl Client {
             state: reply.state,
             info: reply.info,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: a node URL's password never reaches an error or a debug print.
+    /// Method: an endpoint with credentials where nothing listens.
+    #[tokio::test]
+    async fn an_unreachable_node_is_named_without_its_password() {
+        let client = Client::new(ClientConfig {
+            retries: 0,
+            ..ClientConfig::new("http://user:pw@127.0.0.1:1/")
+        })
+        .unwrap();
+        let error = client.get_node_info().await.unwrap_err();
+        assert!(matches!(error, NodeError::Unavailable { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains("http://user:***@127.0.0.1:1/"), "{text}");
+        assert!(!text.contains("pw"), "{text}");
+        assert!(!format!("{error:?} {client:?}").contains("pw"));
     }
 }

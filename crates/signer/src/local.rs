@@ -3,8 +3,13 @@
 //! This is how Hub derives keys when it holds the salt itself (`--signing
 //! local`), and how the signing server derives them behind its gRPC
 //! service. Argon2 takes 128 MiB and a noticeable fraction of a second per
-//! call, so derivations are bounded by a semaphore and run off the async
-//! executor.
+//! call, so derivations are bounded and run off the async executor.
+//!
+//! Two lanes bound them. Address derivation (the address-pool filler and
+//! GetDepositAddress on demand) shares `max_concurrent` slots; signing and
+//! seed export have one slot of their own, so a sweep is never queued
+//! behind a pool refill of any size. Memory is therefore bounded by
+//! (`max_concurrent` + 1) × `m_cost_kib`.
 
 use std::sync::Arc;
 
@@ -20,13 +25,22 @@ pub struct LocalProvider {
     salt: Arc<Salt>,
     params: Argon2Params,
     security: SecurityLevel,
-    limit: Arc<Semaphore>,
+    /// Slots of address derivation: `max_concurrent`.
+    address_lane: Semaphore,
+    /// The slot reserved for signing and seed export: one, so signing
+    /// waits only for other signing, never for address derivation.
+    signing_lane: Semaphore,
 }
+
+/// Slots of the signing lane: sweeps sign their inputs one after another,
+/// so one is enough, and it adds only one Argon2 memory to the bound.
+const SIGNING_LANE_SLOTS: usize = 1;
 
 impl LocalProvider {
     /// A provider deriving with `params` and `salt` at `security`, running at
-    /// most `max_concurrent` Argon2 derivations at once (each takes
-    /// `params.m_cost_kib` of memory).
+    /// most `max_concurrent` address derivations and one signing or seed
+    /// export at once (each takes `params.m_cost_kib` of memory, so at most
+    /// (`max_concurrent` + 1) × `m_cost_kib` in all).
     pub fn new(
         salt: Salt,
         params: Argon2Params,
@@ -43,7 +57,8 @@ impl LocalProvider {
             salt: Arc::new(salt),
             params,
             security,
-            limit: Arc::new(Semaphore::new(max_concurrent)),
+            address_lane: Semaphore::new(max_concurrent),
+            signing_lane: Semaphore::new(SIGNING_LANE_SLOTS),
         })
     }
 
@@ -52,13 +67,14 @@ impl LocalProvider {
         self.security
     }
 
+    /// Runs `work` on `uuid`'s seed once `lane` has a free slot.
     async fn with_seed<T: Send + 'static>(
         &self,
+        lane: &Semaphore,
         uuid: &SeedUuid,
         work: impl FnOnce(&Seed) -> T + Send + 'static,
     ) -> Result<T, ProviderError> {
-        let _permit = self
-            .limit
+        let _permit = lane
             .acquire()
             .await
             .map_err(|_| ProviderError::Unavailable("provider shut down".into()))?;
@@ -85,7 +101,7 @@ impl std::fmt::Debug for LocalProvider {
 impl SeedProvider for LocalProvider {
     fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>> {
         let security = self.security;
-        Box::pin(self.with_seed(uuid, move |seed| wots::address(seed, 0, security)))
+        Box::pin(self.with_seed(&self.address_lane, uuid, move |seed| wots::address(seed, 0, security)))
     }
 
     fn security_level<'a>(&'a self, _uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>> {
@@ -99,11 +115,13 @@ impl SeedProvider for LocalProvider {
         bundle_hash: &'a Hash,
     ) -> BoxFuture<'a, Result<Signature, ProviderError>> {
         let (security, hash) = (self.security, *bundle_hash);
-        Box::pin(self.with_seed(uuid, move |seed| wots::sign(seed, 0, security, &hash)))
+        Box::pin(self.with_seed(&self.signing_lane, uuid, move |seed| {
+            wots::sign(seed, 0, security, &hash)
+        }))
     }
 
     fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
-        Box::pin(self.with_seed(uuid, Seed::clone))
+        Box::pin(self.with_seed(&self.signing_lane, uuid, Seed::clone))
     }
 }
 
@@ -137,6 +155,51 @@ mod tests {
             wots::address(&provider.seed(&uuid).await.unwrap(), 0, SecurityLevel::Medium),
             address
         );
+    }
+
+    /// Goal: a sweep's signature is never queued behind address derivation.
+    /// Method: one address slot and Argon2 slow enough that derivations
+    /// queue; four address() calls wait or run, then a sign() is asked; the
+    /// sign must finish before the last address does (with one shared
+    /// queue it would finish last).
+    #[tokio::test]
+    async fn signing_never_waits_behind_address_derivation() {
+        let salt = Salt::new(vec![b's'; 32]).unwrap();
+        let slow = Argon2Params {
+            t_cost: 1,
+            m_cost_kib: 16 * 1024,
+            ..Argon2Params::default()
+        };
+        let provider = Arc::new(LocalProvider::new(salt, slow, SecurityLevel::Low, 1).unwrap());
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let (started, mut queued) = tokio::sync::mpsc::unbounded_channel();
+        const ADDRESSES: usize = 4;
+        for i in 0..ADDRESSES {
+            let (provider, done, started) = (provider.clone(), done.clone(), started.clone());
+            tokio::spawn(async move {
+                started.send(()).unwrap();
+                provider.address(&SeedUuid::generate()).await.unwrap();
+                done.send(format!("address {i}")).unwrap();
+            });
+        }
+        // The test runs on one thread: each task above got as far as the
+        // address lane (waiting or deriving) before it could be heard from.
+        for _ in 0..ADDRESSES {
+            queued.recv().await.unwrap();
+        }
+        tokio::spawn(async move {
+            let hash = Hash::from_trytes(&"H".repeat(81)).unwrap();
+            provider.sign(&SeedUuid::generate(), &hash).await.unwrap();
+            done.send("sign".to_string()).unwrap();
+        });
+        let mut order = Vec::new();
+        while let Some(label) = finished.recv().await {
+            order.push(label);
+        }
+        assert_eq!(order.len(), ADDRESSES + 1, "{order:?}");
+        let sign = order.iter().position(|label| label == "sign").unwrap();
+        let last_address = order.iter().rposition(|label| label.starts_with("address")).unwrap();
+        assert!(sign < last_address, "signing waited for every address: {order:?}");
     }
 
     #[tokio::test]

@@ -135,9 +135,10 @@ impl Registry {
             let hash = Hash::from_trytes(hash).map_err(|e| corrupt(e.for_field("bundle hash").to_string()))?;
             match signed.get(&uuid) {
                 Some(earlier) if *earlier != hash => {
+                    // Debug shows a prefix only: the full UUID is a key's half.
                     return Err(corrupt(format!(
-                        "seed uuid {uuid} is recorded with two different bundle hashes"
-                    )))
+                        "seed uuid {uuid:?} is recorded with two different bundle hashes"
+                    )));
                 }
                 Some(_) => {}
                 None => {
@@ -305,6 +306,10 @@ mod tests {
         assert!(
             error.contains("line 2") && error.contains("two different bundle hashes"),
             "{error}"
+        );
+        assert!(
+            !error.contains(uuid('a').as_str()),
+            "the full seed UUID is never in an error: {error}"
         );
         std::fs::write(&path, format!("{} {}\ngarbage\n", uuid('a'), hash('A'))).unwrap();
         let error = Registry::open(&path).unwrap_err().to_string();

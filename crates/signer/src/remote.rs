@@ -6,13 +6,15 @@
 //! clear message instead of at the first sweep), bounds every call with a
 //! timeout, turns transport failures into [`ProviderError::Unavailable`] and
 //! the server's refusals into [`ProviderError::Refused`], and checks every
-//! reply's shape before Hub uses it.
+//! reply's shape before Hub uses it. Its errors and `Debug` name the server
+//! only through [`redact_url`], so credentials in the URL never reach a
+//! client or a log.
 
 use std::future::Future;
 use std::time::Duration;
 
 use hub_protocol::wots::Signature;
-use hub_protocol::{Address, Fragment, Hash, SecurityLevel, Seed, SeedUuid};
+use hub_protocol::{redact_url, Address, Fragment, Hash, SecurityLevel, Seed, SeedUuid};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Response, Status};
 use zeroize::Zeroizing;
@@ -48,7 +50,8 @@ impl Default for RemoteTimeouts {
 /// A [`SeedProvider`] that asks a signing server.
 #[derive(Clone)]
 pub struct RemoteProvider {
-    url: String,
+    /// The server's URL as errors and logs show it (credentials hidden).
+    shown_url: String,
     client: SigningServerClient<Channel>,
     timeouts: RemoteTimeouts,
     security: SecurityLevel,
@@ -57,7 +60,7 @@ pub struct RemoteProvider {
 impl std::fmt::Debug for RemoteProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RemoteProvider")
-            .field("url", &self.url)
+            .field("url", &self.shown_url)
             .field("security", &self.security)
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
@@ -74,14 +77,15 @@ impl RemoteProvider {
     /// server that cannot be reached or completes no handshake gives
     /// [`ProviderError::Unavailable`].
     pub async fn connect(url: &str, tls: &ClientTls, timeouts: RemoteTimeouts) -> Result<Self, ProviderError> {
+        let shown_url = redact_url(url);
         if !url.starts_with("https://") {
             return Err(ProviderError::Refused(format!(
-                "signer URL {url:?}: must start with https:// (the signing server only speaks mutual TLS)"
+                "signer URL {shown_url:?}: must start with https:// (the signing server only speaks mutual TLS)"
             )));
         }
         let tls_config = client_tls_config(tls).map_err(|e| ProviderError::Refused(e.to_string()))?;
         let endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|e| ProviderError::Refused(format!("signer URL {url:?}: {}", source_chain(&e))))?
+            .map_err(|e| ProviderError::Refused(format!("signer URL {shown_url:?}: {}", source_chain(&e))))?
             .tls_config(tls_config)
             .map_err(|e| ProviderError::Refused(format!("signer TLS settings: {}", source_chain(&e))))?
             .connect_timeout(timeouts.connect)
@@ -90,20 +94,20 @@ impl RemoteProvider {
         let channel = match tokio::time::timeout(timeouts.connect, endpoint.connect()).await {
             Err(_) => {
                 return Err(ProviderError::Unavailable(format!(
-                    "signing server {url}: no connection within {} ms",
+                    "signing server {shown_url}: no connection within {} ms",
                     timeouts.connect.as_millis()
                 )))
             }
             Ok(Err(e)) => {
                 return Err(ProviderError::Unavailable(format!(
-                    "signing server {url}: cannot connect: {}",
+                    "signing server {shown_url}: cannot connect: {}",
                     source_chain(&e)
                 )))
             }
             Ok(Ok(channel)) => channel,
         };
         let mut provider = Self {
-            url: url.to_string(),
+            shown_url,
             client: SigningServerClient::new(channel).max_decoding_message_size(MAX_REPLY_BYTES),
             timeouts: RemoteTimeouts {
                 request: timeouts.connect,
@@ -131,9 +135,9 @@ impl RemoteProvider {
         self.security
     }
 
-    /// The server's URL.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The server's URL, credentials hidden (for messages and logs).
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
     }
 
     async fn call<T>(
@@ -144,7 +148,7 @@ impl RemoteProvider {
         match tokio::time::timeout(self.timeouts.request, call).await {
             Err(_) => Err(ProviderError::Unavailable(format!(
                 "signing server {}: {rpc} got no answer within {} ms",
-                self.url,
+                self.shown_url,
                 self.timeouts.request.as_millis()
             ))),
             Ok(Err(status)) => Err(self.status_error(rpc, &status)),
@@ -164,14 +168,17 @@ impl RemoteProvider {
                 }
                 ProviderError::Unavailable(format!(
                     "signing server {}: {rpc} failed ({code:?}): {message}",
-                    self.url
+                    self.shown_url
                 ))
             }
         }
     }
 
     fn malformed(&self, what: String) -> ProviderError {
-        ProviderError::Unavailable(format!("signing server {} sent a malformed reply: {what}", self.url))
+        ProviderError::Unavailable(format!(
+            "signing server {} sent a malformed reply: {what}",
+            self.shown_url
+        ))
     }
 
     async fn fetch_security_level(&self, uuid: &SeedUuid) -> Result<SecurityLevel, ProviderError> {
@@ -250,5 +257,34 @@ impl SeedProvider for RemoteProvider {
 
     fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
         Box::pin(self.fetch_seed(uuid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: a signer URL's password never reaches an error or a debug
+    /// print. Method: a URL with credentials where nothing listens, and
+    /// one that is not https.
+    #[tokio::test]
+    async fn a_signer_url_is_named_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = crate::generate_dev_certs(dir.path(), &[]).unwrap();
+        let timeouts = RemoteTimeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(2),
+        };
+        for (url, kind) in [
+            ("https://user:pw@127.0.0.1:1", "unavailable"),
+            ("http://user:pw@127.0.0.1:1", "refused"),
+        ] {
+            let error = RemoteProvider::connect(url, &certs.client_tls(), timeouts)
+                .await
+                .unwrap_err();
+            let text = error.to_string();
+            assert!(text.contains(kind) && text.contains("user:***@127.0.0.1:1"), "{text}");
+            assert!(!format!("{text} {error:?}").contains("pw"), "{text}");
+        }
     }
 }
