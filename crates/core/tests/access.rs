@@ -47,6 +47,11 @@ fn token(name: &str, scopes: &[Scope]) -> NewToken {
     }
 }
 
+/// The transports box these futures as `Send`; this fails to compile if one is not.
+fn sendable<F: std::future::Future + Send>(future: F) -> F {
+    future
+}
+
 fn is_token_format(token: &str) -> bool {
     token
         .strip_prefix("hub_")
@@ -62,7 +67,7 @@ async fn a_token_admits_its_caller_until_it_is_revoked(db: Db) {
         .unwrap()
         .expect("a bearer token");
     assert!(is_token_format(&desk), "hub_ and 64 lowercase hex digits");
-    let principal = access.by_token(&desk).await.unwrap();
+    let principal = sendable(access.by_token(&desk)).await.unwrap();
     assert_eq!(
         principal,
         Principal {
@@ -118,6 +123,8 @@ async fn a_token_admits_its_caller_until_it_is_revoked(db: Db) {
     // well-formed one cannot be checked while the database is away.
     ctx.hub.store().close().await;
     assert_eq!(access.by_token("not a token").await, Err(AuthFailure::Unknown));
+    let unavailable = sendable(access.by_client_cn("exchange ops")).await.unwrap_err();
+    assert!(matches!(unavailable, AuthFailure::Unavailable(_)), "{unavailable}");
     let unavailable = access.by_token(&again).await.unwrap_err();
     assert!(matches!(unavailable, AuthFailure::Unavailable(_)), "{unavailable}");
     assert!(!unavailable.to_string().contains(&*again), "{unavailable}");
