@@ -5,22 +5,28 @@
 //! clients understand: CANCELLED for "disabled/not found", otherwise
 //! FAILED_PRECONDITION with a readable message and a serialized
 //! `hub.rpc.Error { code }` in the details (hub-behaviour.md §2.1.1, §2.2).
-//! Commands that arrive with a later issue answer UNIMPLEMENTED.
+//! Every call first passes the access [`Gate`] ([`Guarded`]): its refusals
+//! are UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED (with a
+//! `retry-after-ms` trailer) or UNAVAILABLE, and an admitted call runs in
+//! its caller's audit context.
 
 // tonic's API returns `Result<_, Status>` everywhere; `Status` is large by design.
 #![allow(clippy::result_large_err)]
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use hub_core::{AccountEvent, BalanceEvent, HubError, LegacyName, Transfer};
+use hub_core::{acting, AccountEvent, BalanceEvent, HubError, LegacyName, Transfer};
 use prost::Message;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
 
+use crate::auth::{Credentials, Gate, Refusal};
+use crate::command::Command;
 use crate::commands::HubCommands;
+use crate::listen::{self, Listener, Peer, Protocol};
 use crate::proto::hub as pb;
 use crate::proto::hub::hub_server::{Hub, HubServer};
 
@@ -37,27 +43,110 @@ impl HubService {
     }
 }
 
-/// The tonic service to add to a `tonic::transport::Server` (plain or TLS).
+/// The tonic service, unguarded (transport tests drive it directly).
 pub fn grpc_service(commands: Arc<dyn HubCommands>) -> HubServer<HubService> {
     HubServer::new(HubService::new(commands))
 }
 
-/// Serves `hub.rpc.Hub` in plaintext on `listener` until `shutdown` completes.
+/// Serves `hub.rpc.Hub` on `listener`, every call through `gate`, until
+/// `shutdown` completes.
 pub async fn serve_grpc(
-    listener: tokio::net::TcpListener,
+    listener: Listener,
     commands: Arc<dyn HubCommands>,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
-        .add_service(grpc_service(commands))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
+    gate: Arc<Gate>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let service = Guarded {
+        inner: grpc_service(commands),
+        gate,
+    };
+    listen::serve(listener, Protocol::Http2, service, shutdown).await
+}
+
+/// A gRPC service behind the access [`Gate`]: the method name is the
+/// [`Command`]; unknown methods pass through (tonic answers UNIMPLEMENTED).
+#[derive(Clone)]
+pub struct Guarded<S> {
+    inner: S,
+    gate: Arc<Gate>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Guarded<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The clone that was polled ready serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let Some(command) = request
+                .uri()
+                .path()
+                .strip_prefix("/hub.rpc.Hub/")
+                .and_then(Command::from_name)
+            else {
+                return inner.call(request).await;
+            };
+            let credentials = Credentials {
+                authorization: request
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok()),
+                client_cn: request
+                    .extensions()
+                    .get::<Peer>()
+                    .and_then(|peer| peer.client_cn.as_deref()),
+            };
+            match gate.admit(command, credentials).await {
+                Ok(admitted) => acting(admitted.acting(command), inner.call(request)).await,
+                Err(refusal) => Ok(refusal_status(&refusal).into_http()),
+            }
+        })
+    }
+}
+
+/// The status of a call the gate refused.
+pub fn refusal_status(refusal: &Refusal) -> Status {
+    let message = refusal.message().to_owned();
+    match refusal {
+        Refusal::Unauthenticated(_) => Status::unauthenticated(message),
+        Refusal::PermissionDenied(_) => Status::permission_denied(message),
+        Refusal::Unavailable(_) => Status::unavailable(message),
+        Refusal::RateLimited { retry_after, .. } => {
+            let mut status = Status::resource_exhausted(message);
+            if let Ok(value) = retry_after.as_millis().max(1).to_string().parse() {
+                status.metadata_mut().insert("retry-after-ms", value);
+            }
+            status
+        }
+    }
 }
 
 /// The status for a failed command.
 pub fn error_status(error: &HubError) -> Status {
     if error.is_cancelled() {
         return Status::cancelled(error.to_string());
+    }
+    if error.is_overloaded() {
+        return refusal_status(&Refusal::RateLimited {
+            message: error.to_string(),
+            retry_after: crate::http::OVERLOADED_RETRY_AFTER,
+        });
     }
     if matches!(error, HubError::Internal(_)) {
         tracing::warn!(%error, ?error, "command failed with an internal error");

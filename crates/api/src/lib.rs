@@ -10,12 +10,23 @@
 //! * [`grpc`]: the `hub.rpc.Hub` service ([`grpc::grpc_service`], [`grpc::serve_grpc`]).
 //! * [`http`]: the HTTP JSON command endpoint ([`http::http_router`], [`http::serve_http`]).
 //! * [`proto`]: the generated messages, servers and clients of `hub.rpc`.
+//! * [`command`]: the commands, named once, and the scope each needs.
+//! * [`auth`]: the access [`Gate`] every call passes (tokens, certificate
+//!   mappings, scopes, rate limits).
+//! * [`listen`]: serving a listener (TLS, client certificates, connection
+//!   limits, timeouts), the same for both transports.
 
+pub mod auth;
+pub mod command;
 pub mod commands;
 pub mod grpc;
 pub mod http;
+pub mod listen;
 pub mod proto;
 
+pub use auth::{Authenticator, Gate, RateLimit, Refusal};
+pub use command::Command;
 pub use commands::{CommandFuture, HubCommands};
 pub use grpc::{grpc_service, serve_grpc};
-pub use http::{http_router, serve_http};
+pub use http::{http_router, serve_http, HttpPolicy};
+pub use listen::{Limits, Listener, Peer};

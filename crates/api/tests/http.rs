@@ -34,7 +34,14 @@ impl Endpoint {
 
     async fn request(&self, method: Method, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         let url = format!("http://{}{}", self.server.addr, path);
-        let response = self.client.request(method, url).body(body).send().await.unwrap();
+        let response = self
+            .client
+            .request(method, url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let content_type = response
             .headers()

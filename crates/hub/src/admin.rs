@@ -15,7 +15,7 @@
 mod access;
 
 use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use hub_core::{Acting, ColdAddress, Hub};
@@ -167,7 +167,9 @@ async fn cold(hub: &Hub, command: ColdCommand, stdin: &mut dyn BufRead, out: &mu
         ColdCommand::Unmark { address } => report(out, &hub.set_cold(address.trim(), false).await.map_err(failed)?),
         ColdCommand::Export { address, out: file } => {
             let row = hub
-                .export_cold_seed(address.trim(), |uuid| write_new_private_file(&file, uuid.as_str()))
+                .export_cold_seed(address.trim(), |uuid| {
+                    crate::files::write_new_private_file(&file, uuid.as_str())
+                })
                 .await
                 .map_err(failed)?;
             report(out, &row)?;
@@ -187,20 +189,4 @@ async fn cold(hub: &Hub, command: ColdCommand, stdin: &mut dyn BufRead, out: &mu
             report(out, &row)
         }
     }
-}
-
-/// Creates `path` (which must not exist) with mode 0600, writes `text` and
-/// a newline, and syncs it to disk.
-fn write_new_private_file(path: &Path, text: &str) -> Result<(), String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(format!("{text}\n").as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -28,6 +28,7 @@ use hub_devnet::DevnetConfig;
 use hub_protocol::{Argon2Mode, Argon2Params, Salt, SecurityLevel};
 use hub_signer::{LocalProvider, RemoteTimeouts};
 
+use crate::listeners::{Access, AccessSettings, Listen};
 use crate::secrets;
 
 /// Everything `hub serve` can be told (and `hub admin`, to reach the same
@@ -52,12 +53,14 @@ pub struct Settings {
     /// data directory.
     #[arg(long, env = "HUB_SALT_FILE")]
     pub salt_file: Option<PathBuf>,
-    /// gRPC listen address.
+    /// gRPC listen address, or `off`. A non-loopback address needs TLS (see --tls-cert).
     #[arg(long, env = "HUB_GRPC_LISTEN", default_value = "127.0.0.1:50051")]
-    pub grpc_listen: SocketAddr,
-    /// HTTP JSON listen address.
+    pub grpc_listen: Listen,
+    /// HTTP JSON listen address, or `off`. A non-loopback address needs TLS (see --tls-cert).
     #[arg(long, env = "HUB_HTTP_LISTEN", default_value = "127.0.0.1:50052")]
-    pub http_listen: SocketAddr,
+    pub http_listen: Listen,
+    #[command(flatten)]
+    pub access: AccessSettings,
     /// Listen address of the embedded devnet (when no --node is given).
     #[arg(long, env = "HUB_DEVNET_LISTEN", default_value_t = DevnetConfig::default().listen)]
     pub devnet_listen: SocketAddr,
@@ -298,6 +301,8 @@ pub struct Resolved {
     pub derivation: Derivation,
     pub signing: Signing,
     pub sensitive: SensitiveConfig,
+    /// Who may reach the API, and how much.
+    pub access: Access,
 }
 
 /// Where keys come from.
@@ -340,6 +345,7 @@ impl GivenSettings {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", settings.data_dir.join("hub.sqlite").display()));
         let derivation = settings.derivation.resolve()?;
+        let access = settings.access.resolve(settings.grpc_listen, settings.http_listen)?;
         let sensitive = SensitiveConfig {
             sign_bundle: settings
                 .sign_bundle_key_file
@@ -368,6 +374,7 @@ impl GivenSettings {
             derivation,
             signing,
             sensitive,
+            access,
         })
     }
 
@@ -484,7 +491,7 @@ impl Derivation {
 }
 
 /// Refuses `value` outside `range`, naming `flag`.
-fn within<T: PartialOrd + Display>(flag: &str, value: T, range: RangeInclusive<T>) -> Result<(), String> {
+pub(crate) fn within<T: PartialOrd + Display>(flag: &str, value: T, range: RangeInclusive<T>) -> Result<(), String> {
     if range.contains(&value) {
         Ok(())
     } else {
@@ -531,6 +538,51 @@ mod tests {
     }
 
     #[test]
+    fn public_listeners_need_tls_and_access_control() {
+        let refused = |args: &[&str]| given(args).unwrap().resolve().unwrap_err();
+        let error = refused(&["--grpc-listen", "0.0.0.0:50051"]);
+        assert!(
+            error.starts_with("--grpc-listen 0.0.0.0:50051: not a loopback address and TLS is off"),
+            "{error}"
+        );
+        assert!(error.contains("--allow-plaintext-public"), "{error}");
+        let error = refused(&[
+            "--http-listen",
+            "[::]:8080",
+            "--allow-plaintext-public",
+            "--auth",
+            "off",
+        ]);
+        assert!(
+            error.starts_with("--auth off: refused because --http-listen [::]:8080"),
+            "{error}"
+        );
+        assert!(given(&["--grpc-listen", "0.0.0.0:50051", "--allow-plaintext-public"])
+            .unwrap()
+            .resolve()
+            .is_ok());
+        assert!(given(&["--auth", "off"]).unwrap().resolve().is_ok(), "loopback only");
+        assert!(refused(&["--tls-cert", "c.pem"]).starts_with("--tls-cert: needs --tls-key"));
+        assert!(refused(&["--tls-key", "k.pem"]).starts_with("--tls-key: needs --tls-cert"));
+        assert!(refused(&["--tls-client-ca", "ca.pem"]).starts_with("--tls-client-ca: needs --tls-cert"));
+        assert!(refused(&["--grpc-listen", "off", "--http-listen", "OFF"]).contains("both off"));
+        assert!(refused(&["--http-allowed-origins", "https://a.example/path"])
+            .starts_with("--http-allowed-origins: \"https://a.example/path\" must be scheme://host[:port]"));
+        assert!(refused(&["--rate-limit-burst", "0"]).starts_with("--rate-limit-burst: must be between 1"));
+        let resolved = given(&[
+            "--grpc-listen",
+            "off",
+            "--http-allowed-origins",
+            "https://ops.example.com,http://localhost:3000",
+        ])
+        .unwrap()
+        .resolve()
+        .unwrap();
+        assert_eq!(resolved.settings.grpc_listen, Listen::Off);
+        assert_eq!(resolved.access.allowed_origins.len(), 2);
+    }
+
+    #[test]
     fn every_setting_is_well_declared() {
         let command = Settings::augment_args(Command::new("serve"));
         command.clone().debug_assert();
@@ -569,12 +621,16 @@ mod tests {
             .resolve()
             .unwrap();
         assert_eq!(resolved.settings.monitor_interval_ms, 9, "flags win");
-        assert_eq!(resolved.settings.grpc_listen.port(), 6000, "the file fills the rest");
+        assert_eq!(
+            resolved.settings.grpc_listen,
+            "127.0.0.1:6000".parse().unwrap(),
+            "the file fills the rest"
+        );
         assert_eq!(resolved.settings.node, vec!["http://a:14265".to_string()]);
         assert_eq!(resolved.settings.pow, PowChoice::Remote);
         assert_eq!(
-            resolved.settings.http_listen.port(),
-            50052,
+            resolved.settings.http_listen,
+            "127.0.0.1:50052".parse().unwrap(),
             "defaults fill what the file leaves"
         );
         std::fs::write(&file, "no-such-setting = 1\n").unwrap();

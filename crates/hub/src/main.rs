@@ -10,6 +10,8 @@ mod admin;
 mod bench;
 mod config;
 mod devnet;
+mod files;
+mod listeners;
 mod open;
 mod secrets;
 mod serve;

@@ -4,7 +4,10 @@
 //! in it, the embedded devnet, a development salt generated into a 0600 file
 //! (with a loud warning), gRPC and HTTP on loopback. With `--signing remote`
 //! it holds no salt and gets every key from a `hub signer` over mutual TLS,
-//! refusing to start unless that signer answers at Hub's security level. It
+//! refusing to start unless that signer answers at Hub's security level.
+//! Every API call needs a scoped token (see `listeners` for TLS, limits and
+//! the start-up refusals; the embedded defaults write a development token
+//! into the data directory). It
 //! prints where everything is, refuses to start if a stored address does not
 //! re-derive from its seed UUID (wrong salt or Argon2 parameters, or the
 //! wrong signer), runs the background services, and stops cleanly on Ctrl-C
@@ -20,7 +23,10 @@ use hub_core::services::{self, ServiceConfig};
 use hub_core::sweeper::SweepConfig;
 use hub_devnet::{Devnet, DevnetConfig};
 
+use hub_api::listen::Protocol;
+
 use crate::config::{redact_url, GivenSettings, Resolved};
+use crate::listeners::{dev_token_path, ensure_dev_token, Access, AuthChoice, Listen};
 use crate::open::{open_hub, seed_provider};
 use crate::secrets::{self, EnvSalt};
 
@@ -45,6 +51,24 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
             .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
     }
     Ok(())
+}
+
+/// Binds one API listener (none when `listen` is off).
+async fn bind(
+    name: &str,
+    listen: Listen,
+    access: &Access,
+    protocol: Protocol,
+) -> Result<Option<hub_api::Listener>, String> {
+    let Listen::At(address) = listen else { return Ok(None) };
+    let tcp = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen for {name} on {address}: {e}"))?;
+    Ok(Some(hub_api::Listener {
+        tcp,
+        tls: access.tls_config(protocol.alpn())?,
+        limits: access.limits,
+    }))
 }
 
 /// Which dangerous commands are on, for the start-up summary.
@@ -91,14 +115,30 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
     };
     let hub = open_hub(&config, provider, endpoints.clone()).await?;
 
-    let grpc = tokio::net::TcpListener::bind(settings.grpc_listen)
-        .await
-        .map_err(|e| format!("cannot listen for gRPC on {}: {e}", settings.grpc_listen))?;
-    let http = tokio::net::TcpListener::bind(settings.http_listen)
-        .await
-        .map_err(|e| format!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
-    let grpc_addr = grpc.local_addr().map_err(|e| e.to_string())?;
-    let http_addr = http.local_addr().map_err(|e| e.to_string())?;
+    let access = &config.access;
+    let gate = Arc::new(access.gate(&hub));
+    let dev_token = match (&devnet, access.auth) {
+        (Some(_), AuthChoice::Token) => {
+            let path = dev_token_path(&settings.data_dir);
+            ensure_dev_token(&hub, &path).await?;
+            Some(path)
+        }
+        _ => None,
+    };
+    let grpc = bind("gRPC", settings.grpc_listen, access, Protocol::Http2).await?;
+    let http = bind("HTTP", settings.http_listen, access, Protocol::Http1And2).await?;
+    let scheme = if access.tls.is_some() { "https" } else { "http" };
+    let grpc_line = match &grpc {
+        Some(listener) => listener.tcp.local_addr().map_err(|e| e.to_string())?.to_string(),
+        None => "off".to_owned(),
+    };
+    let (http_line, http_loopback) = match &http {
+        Some(listener) => {
+            let address = listener.tcp.local_addr().map_err(|e| e.to_string())?;
+            (format!("{scheme}://{address}/"), address.ip().is_loopback())
+        }
+        None => ("off".to_owned(), true),
+    };
 
     let node_line = match &devnet {
         Some(devnet) => format!(
@@ -108,17 +148,26 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
         ),
         None => endpoints.join(", "),
     };
-    let lines = [
+    let mut lines = vec![
         "Hub is running.".to_string(),
         format!("  data directory: {}", settings.data_dir.display()),
         format!("  database:       {}", redact_url(&config.database)),
         format!("  node:           {node_line}"),
         keys_line,
         format!("  dangerous:      {}", dangerous_line(&config.sensitive)),
-        format!("  gRPC API:       {grpc_addr}"),
-        format!("  HTTP API:       http://{http_addr}/"),
-        "Ctrl-C stops it.".to_string(),
+        format!("  access:         {}", access.summary()),
     ];
+    if let Some(path) = &dev_token {
+        lines.push(format!(
+            "  API token:      {} (development token, every scope; `hub admin token` makes scoped ones)",
+            path.display()
+        ));
+    }
+    lines.extend([
+        format!("  gRPC API:       {grpc_line}"),
+        format!("  HTTP API:       {http_line}"),
+        "Ctrl-C stops it.".to_string(),
+    ]);
     for line in lines {
         writeln!(out, "{line}").map_err(|e| e.to_string())?;
     }
@@ -154,8 +203,23 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let grpc_task = tokio::spawn(hub_api::serve_grpc(grpc, commands.clone(), wait(stopped.clone())));
-    let http_task = tokio::spawn(hub_api::serve_http(http, commands, wait(stopped.clone())));
+    let grpc_task = grpc.map(|listener| {
+        tokio::spawn(hub_api::serve_grpc(
+            listener,
+            commands.clone(),
+            gate.clone(),
+            wait(stopped.clone()),
+        ))
+    });
+    let http_task = http.map(|listener| {
+        tokio::spawn(hub_api::serve_http(
+            listener,
+            commands.clone(),
+            gate.clone(),
+            access.http_policy(http_loopback),
+            wait(stopped.clone()),
+        ))
+    });
 
     crate::shutdown_signal().await;
     tracing::info!("shutting down");
@@ -163,11 +227,13 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
     for task in background {
         let _ = task.await;
     }
-    if let Ok(Err(e)) = grpc_task.await {
-        tracing::error!("gRPC server: {e}");
-    }
-    if let Ok(Err(e)) = http_task.await {
-        tracing::error!("HTTP server: {e}");
+    for (name, task) in [("gRPC", grpc_task), ("HTTP", http_task)] {
+        if let Some(Ok(Err(e))) = match task {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
+            tracing::error!("{name} server: {e}");
+        }
     }
     hub.store().close().await;
     if let Some(devnet) = devnet {

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::books::*;
@@ -15,33 +13,10 @@ use common::*;
 use hub_api::proto::hub as pb;
 use prost::Message;
 
-/// Runs `hub admin --data-dir D --database URL cold ARGS…`, feeding `stdin`; its stdout.
-fn admin(dir: &Path, database: &str, args: &[&str], stdin: &str) -> Result<String, String> {
-    let mut child = hub()
-        .args(["admin", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--database",
-            database,
-            "--argon2-t-cost",
-            "1",
-            "--argon2-m-cost-kib",
-            "1024",
-            "cold",
-        ])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+/// Runs `hub admin … cold ARGS…`, feeding `stdin`; its stdout.
+fn cold(dir: &Path, database: &str, args: &[&str], stdin: &str) -> Result<String, String> {
+    let args: Vec<&str> = std::iter::once("cold").chain(args.iter().copied()).collect();
+    admin(dir, database, &args, stdin)
 }
 
 async fn query(database: &str, sql: &str) -> Vec<String> {
@@ -81,14 +56,14 @@ async fn cold_storage_and_sign_bundle_while_serving() {
     let uuid = query(&database, "SELECT seed_uuid FROM hub_address").await.remove(0);
 
     // Cold storage round trip, while Hub serves.
-    let marked = admin(&data, &database, &["mark", &hub_address], "").unwrap();
+    let marked = cold(&data, &database, &["mark", &hub_address], "").unwrap();
     assert_eq!(marked.trim(), format!("{hub_address} 1000 cold"));
-    let listed = admin(&data, &database, &["list"], "").unwrap();
+    let listed = cold(&data, &database, &["list"], "").unwrap();
     assert_eq!(listed.trim(), format!("{hub_address} 1000 cold"));
     let file = dir.path().join("cold.uuid");
-    let exported = admin(&data, &database, &["export", &hub_address, "--out"], "");
+    let exported = cold(&data, &database, &["export", &hub_address, "--out"], "");
     assert!(exported.is_err(), "--out needs a value");
-    let exported = admin(
+    let exported = cold(
         &data,
         &database,
         &["export", &hub_address, "--out", file.to_str().unwrap()],
@@ -105,7 +80,7 @@ async fn cold_storage_and_sign_bundle_while_serving() {
         query(&database, "SELECT seed_uuid FROM hub_address").await,
         vec![uuid.clone()]
     );
-    let again = admin(
+    let again = cold(
         &data,
         &database,
         &["export", &hub_address, "--out", file.to_str().unwrap()],
@@ -113,13 +88,13 @@ async fn cold_storage_and_sign_bundle_while_serving() {
     )
     .unwrap_err();
     assert!(again.contains("already exported"), "{again}");
-    let error = admin(&data, &database, &["unmark", &hub_address], "").unwrap_err();
+    let error = cold(&data, &database, &["unmark", &hub_address], "").unwrap_err();
     assert!(error.contains("restore it"), "{error}");
-    let error = admin(&data, &database, &["restore", &hub_address], &"A".repeat(64)).unwrap_err();
+    let error = cold(&data, &database, &["restore", &hub_address], &"A".repeat(64)).unwrap_err();
     assert!(error.contains("does not derive"), "{error}");
-    let restored = admin(&data, &database, &["restore", &hub_address], &format!("{uuid}\n")).unwrap();
+    let restored = cold(&data, &database, &["restore", &hub_address], &format!("{uuid}\n")).unwrap();
     assert_eq!(restored.trim(), format!("{hub_address} 1000 cold"));
-    let warm = admin(&data, &database, &["unmark", &hub_address], "").unwrap();
+    let warm = cold(&data, &database, &["unmark", &hub_address], "").unwrap();
     assert_eq!(warm.trim(), format!("{hub_address} 1000 warm"));
     assert_eq!(query(&database, "SELECT seed_uuid FROM hub_address").await, vec![uuid]);
 

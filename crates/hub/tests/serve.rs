@@ -7,8 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::books::{serve, ServedHub};
-use common::{hub, node_call, quick_serve_args, wait_for, Db, TestDb};
-use hub_api::proto::hub::hub_client::HubClient;
+use common::{hub, node_call, quick_serve_args, wait_for, Db, Grpc, TestDb};
 use hub_api::proto::hub::{self as pb, balance_event::TheEvent};
 use prost::Message;
 use serde_json::{json, Value};
@@ -40,6 +39,7 @@ impl Server {
 async fn http(server: &Server, body: Value) -> Value {
     let text = reqwest::Client::new()
         .post(&server.http)
+        .bearer_auth(&server.served.token)
         .json(&body)
         .send()
         .await
@@ -56,7 +56,7 @@ fn error_code(status: &tonic::Status) -> i32 {
         .code
 }
 
-async fn wait_for_pending(grpc: &mut HubClient<tonic::transport::Channel>, user: &str, expected: i64) {
+async fn wait_for_pending(grpc: &mut Grpc, user: &str, expected: i64) {
     let started = Instant::now();
     loop {
         let reply = grpc
@@ -77,7 +77,7 @@ async fn wait_for_pending(grpc: &mut HubClient<tonic::transport::Channel>, user:
     }
 }
 
-async fn deposit_events(grpc: &mut HubClient<tonic::transport::Channel>) -> Vec<pb::UserAddressBalanceEvent> {
+async fn deposit_events(grpc: &mut Grpc) -> Vec<pb::UserAddressBalanceEvent> {
     let mut stream = grpc
         .balance_subscription(pb::BalanceSubscriptionRequest { newer_than: 0 })
         .await
@@ -196,6 +196,7 @@ async fn end_to_end(database: &str, data_dir: &std::path::Path) {
     ] {
         let reply = reqwest::Client::new()
             .post(&server.http)
+            .bearer_auth(&server.served.token)
             .json(&body)
             .send()
             .await

@@ -5,8 +5,7 @@
 mod common;
 
 use common::signing::{dev_certs, remote_serve, signer_command, signer_command_with_key, start_signer, SALT};
-use common::{fails, hub, quick_serve_args, start};
-use hub_api::proto::hub::hub_client::HubClient;
+use common::{dev_token, fails, grpc_client, hub, quick_serve_args, start};
 use hub_api::proto::hub::{self as pb};
 use hub_protocol::{Argon2Params, Salt, SecurityLevel, SeedUuid};
 use hub_signer::{LocalProvider, SeedProvider};
@@ -72,8 +71,7 @@ async fn hub_serve_gets_its_addresses_from_the_remote_signer() {
         "{signer_line}"
     );
     assert!(server.value("salt:").is_none(), "Hub holds no salt in remote mode");
-    let grpc = format!("http://{}", server.value("gRPC API:").unwrap());
-    let mut client = HubClient::connect(grpc).await.unwrap();
+    let mut client = grpc_client(&server.value("gRPC API:").unwrap(), &dev_token(&server)).await;
     client
         .create_user(pb::CreateUserRequest {
             user_id: "alice".into(),

@@ -33,7 +33,7 @@ pub use local::LocalProvider;
 pub use provider::{BoxFuture, ProviderError, SeedProvider};
 pub use remote::{RemoteProvider, RemoteTimeouts};
 pub use server::{serve_signer, Signer, SignerConfig, SignerError};
-pub use tls::{generate_dev_certs, ClientTls, DevCerts, ServerTls, TlsError};
+pub use tls::{generate_dev_certs, listener_tls_config, ClientTls, DevCerts, ListenerTls, ServerTls, TlsError};
 
 /// An error and its causes, `: `-separated (tonic's own messages are terse).
 pub(crate) fn source_chain(error: &dyn std::error::Error) -> String {

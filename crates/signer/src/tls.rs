@@ -6,10 +6,14 @@
 //! configurations, checking each file up front so a bad one is reported by
 //! name rather than as an anonymous handshake failure later, and it can mint
 //! a throw-away CA with a server and a client certificate for development.
+//! Hub's own API listeners take their TLS from here too
+//! ([`listener_tls_config`]), so every PEM file Hub reads is checked the
+//! same way.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -85,21 +89,42 @@ fn read_pem(what: &'static str, path: &Path) -> Result<Zeroizing<Vec<u8>>, TlsEr
         .map_err(|e| file_error(what, path, e))
 }
 
-/// Reads a PEM file that must hold at least one certificate.
-fn load_certificates(what: &'static str, path: &Path) -> Result<Certificate, TlsError> {
+/// Reads a PEM file that must hold at least one certificate: the PEM and the certificates.
+fn certificates(
+    what: &'static str,
+    path: &Path,
+) -> Result<(Zeroizing<Vec<u8>>, Vec<CertificateDer<'static>>), TlsError> {
     let pem = read_pem(what, path)?;
-    let mut count = 0;
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        cert.map_err(|e| file_error(what, path, format!("not a valid PEM certificate: {e}")))?;
-        count += 1;
-    }
-    if count == 0 {
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(what, path, format!("not a valid PEM certificate: {e}")))?;
+    if chain.is_empty() {
         return Err(file_error(
             what,
             path,
             "holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
         ));
     }
+    Ok((pem, chain))
+}
+
+/// Reads a PEM file that must hold a private key: the PEM and the key.
+fn private_key(what: &'static str, path: &Path) -> Result<(Zeroizing<Vec<u8>>, PrivateKeyDer<'static>), TlsError> {
+    let pem = read_pem(what, path)?;
+    // The parser's messages may quote the file, so only a generic reason is given.
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| {
+        file_error(
+            what,
+            path,
+            "holds no valid PEM private key (expected PKCS#8, PKCS#1 or SEC1)",
+        )
+    })?;
+    Ok((pem, key))
+}
+
+/// Reads a PEM file that must hold at least one certificate, for tonic.
+fn load_certificates(what: &'static str, path: &Path) -> Result<Certificate, TlsError> {
+    let (pem, _) = certificates(what, path)?;
     Ok(Certificate::from_pem(pem.as_slice()))
 }
 
@@ -110,17 +135,9 @@ fn load_identity(
     key_what: &'static str,
     key: &Path,
 ) -> Result<Identity, TlsError> {
-    let cert = load_certificates(cert_what, cert)?;
-    let key_pem = read_pem(key_what, key)?;
-    // The parser's messages may quote the file, so only a generic reason is given.
-    PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| {
-        file_error(
-            key_what,
-            key,
-            "holds no valid PEM private key (expected PKCS#8, PKCS#1 or SEC1)",
-        )
-    })?;
-    Ok(Identity::from_pem(cert.into_inner(), key_pem.as_slice()))
+    let (cert_pem, _) = certificates(cert_what, cert)?;
+    let (key_pem, _) = private_key(key_what, key)?;
+    Ok(Identity::from_pem(cert_pem.as_slice(), key_pem.as_slice()))
 }
 
 /// The signing server's configuration: its identity, and mandatory client
@@ -141,8 +158,72 @@ pub fn client_tls_config(tls: &ClientTls) -> Result<ClientTlsConfig, TlsError> {
     Ok(ClientTlsConfig::new().ca_certificate(ca).identity(identity))
 }
 
+/// The TLS files of one of Hub's API listeners.
+#[derive(Debug, Clone)]
+pub struct ListenerTls {
+    /// The server's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
+    /// With a CA (PEM), clients must present a certificate it signed.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// A rustls configuration for an API listener offering `alpn` (e.g. `h2`).
+/// Warns when the key file is readable by group or others.
+pub fn listener_tls_config(tls: &ListenerTls, alpn: Vec<Vec<u8>>) -> Result<rustls::ServerConfig, TlsError> {
+    warn_if_shared("--tls-key", &tls.key);
+    let (_, chain) = certificates("TLS certificate", &tls.cert)?;
+    let (_, key) = private_key("TLS private key", &tls.key)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?;
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certificates("client CA certificate", ca)?.1 {
+                roots
+                    .add(cert)
+                    .map_err(|e| file_error("client CA certificate", ca, format!("not a usable CA: {e}")))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| file_error("client CA certificate", ca, e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| {
+        TlsError::Config(format!(
+            "{} and {} do not match: {e}",
+            tls.cert.display(),
+            tls.key.display()
+        ))
+    })?;
+    config.alpn_protocols = alpn;
+    Ok(config)
+}
+
+/// Logs a warning when a private key file is readable by group or others.
+fn warn_if_shared(flag: &str, path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "{flag} {}: mode {mode:o} lets group or others read the private key; chmod 600 it",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
 /// The subject common name of a DER certificate, if it has one.
-pub(crate) fn subject_common_name(der: &[u8]) -> Option<String> {
+pub fn subject_common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let name = cert.subject().iter_common_name().next()?.as_str().ok()?.to_string();
     Some(name)

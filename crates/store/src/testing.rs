@@ -94,3 +94,35 @@ impl TestDb {
         }
     }
 }
+
+/// The number of rows in every table of Hub's schema at `url` (migrations
+/// bookkeeping excluded), by table name: what a test compares to show that
+/// a refused call wrote nothing.
+pub async fn row_counts(url: &str) -> Vec<(String, i64)> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("the test database is reachable");
+    let tables = if url.starts_with("sqlite:") {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
+    } else {
+        "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations' ORDER BY tablename"
+    };
+    let names: Vec<String> = sqlx::query(tables)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect();
+    let mut counts = Vec::new();
+    for table in names {
+        let row = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        counts.push((table, row.get::<i64, _>(0)));
+    }
+    counts
+}

@@ -9,85 +9,8 @@ use hub_core::{AccountEvent, BalanceEvent, LegacyName};
 
 use super::args::{Args, Failure};
 use super::json::LegacyObject;
+use crate::command::Command;
 use crate::commands::HubCommands;
-
-/// A command name of the protocol (equal to the gRPC method name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Command {
-    CreateUser,
-    GetBalance,
-    GetDepositAddress,
-    UserWithdraw,
-    UserWithdrawCancel,
-    GetUserHistory,
-    ProcessTransferBatch,
-    BalanceSubscription,
-    GetStats,
-    SweepSubscription,
-    GetAddressInfo,
-    SweepInfo,
-    SignBundle,
-    SweepDetail,
-    WasWithdrawalCancelled,
-    WasAddressSpentFrom,
-    RecoverFunds,
-    GetSeedForAddress,
-    GetSeedForUuid,
-}
-
-impl Command {
-    const ALL: [Command; 19] = [
-        Command::CreateUser,
-        Command::GetBalance,
-        Command::GetDepositAddress,
-        Command::UserWithdraw,
-        Command::UserWithdrawCancel,
-        Command::GetUserHistory,
-        Command::ProcessTransferBatch,
-        Command::BalanceSubscription,
-        Command::GetStats,
-        Command::SweepSubscription,
-        Command::GetAddressInfo,
-        Command::SweepInfo,
-        Command::SignBundle,
-        Command::SweepDetail,
-        Command::WasWithdrawalCancelled,
-        Command::WasAddressSpentFrom,
-        Command::RecoverFunds,
-        Command::GetSeedForAddress,
-        Command::GetSeedForUuid,
-    ];
-
-    /// The wire name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Command::CreateUser => "CreateUser",
-            Command::GetBalance => "GetBalance",
-            Command::GetDepositAddress => "GetDepositAddress",
-            Command::UserWithdraw => "UserWithdraw",
-            Command::UserWithdrawCancel => "UserWithdrawCancel",
-            Command::GetUserHistory => "GetUserHistory",
-            Command::ProcessTransferBatch => "ProcessTransferBatch",
-            Command::BalanceSubscription => "BalanceSubscription",
-            Command::GetStats => "GetStats",
-            Command::SweepSubscription => "SweepSubscription",
-            Command::GetAddressInfo => "GetAddressInfo",
-            Command::SweepInfo => "SweepInfo",
-            Command::SignBundle => "SignBundle",
-            Command::SweepDetail => "SweepDetail",
-            Command::WasWithdrawalCancelled => "WasWithdrawalCancelled",
-            Command::WasAddressSpentFrom => "WasAddressSpentFrom",
-            Command::RecoverFunds => "RecoverFunds",
-            Command::GetSeedForAddress => "GetSeedForAddress",
-            Command::GetSeedForUuid => "GetSeedForUUID",
-        }
-    }
-
-    /// The command called `name` (exact, case-sensitive).
-    pub(crate) fn from_name(name: &str) -> Option<Command> {
-        Self::ALL.into_iter().find(|command| command.name() == name)
-    }
-}
 
 /// What running a command gave.
 pub(crate) enum Outcome {

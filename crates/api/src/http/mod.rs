@@ -18,6 +18,22 @@
 //! [`MAX_BODY_BYTES`] (1 MiB; larger bodies get 413) instead of the
 //! original's 10 000 bytes, which cannot hold a 1000-entry transfer batch.
 //! Replies are `application/json` (the original said `text/html`).
+//!
+//! Before any of that, every request passes the browser-attack checks and
+//! the access gate, answering as REST APIs do (with `{"result": reason}`):
+//!
+//! | request | status |
+//! |---|---|
+//! | `Host` not a loopback name, on a loopback listener (DNS rebinding) | 403 |
+//! | `Origin` not in the allowed origins | 403 |
+//! | `Content-Type` not `application/json` | 415 |
+//! | no token, unknown, revoked or expired token | 401 |
+//! | token without the command's scope | 403 |
+//! | the caller's rate bucket is empty | 429, `Retry-After` |
+//! | Hub overloaded (e.g. the on-demand derivation queue is full) | 429, `Retry-After` |
+//!
+//! Allowed origins get CORS answers (preflight included); a browser page
+//! from anywhere else can neither send a command nor read a reply.
 
 mod args;
 mod dispatch;
@@ -26,39 +42,126 @@ pub mod json;
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::{Extension, Router};
+use hub_core::acting;
 use serde_json::Value;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::auth::{Credentials, Gate, Refusal};
+use crate::command::Command;
 use crate::commands::HubCommands;
-use args::Args;
-use dispatch::{Command, Outcome};
+use crate::listen::{self, Listener, Peer, Protocol};
+use args::{Args, Failure};
+use dispatch::Outcome;
 use json::LegacyObject;
+
+pub use axum::http::HeaderValue;
+
+/// How long an overloaded Hub asks callers to wait.
+pub const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The largest request body accepted (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The browser-facing rules of an HTTP listener.
+#[derive(Debug, Clone, Default)]
+pub struct HttpPolicy {
+    /// Origins (`https://ops.example.com`) whose pages may call the API.
+    pub allowed_origins: Vec<HeaderValue>,
+    /// Refuse a `Host` that is not a loopback name or address (set for a
+    /// loopback listener: a DNS-rebinding page names its own host).
+    pub loopback_host_only: bool,
+}
+
+#[derive(Clone)]
+struct Served {
+    commands: Arc<dyn HubCommands>,
+    gate: Arc<Gate>,
+    policy: Arc<HttpPolicy>,
+}
+
 /// The router answering the command protocol on every path.
-pub fn http_router(commands: Arc<dyn HubCommands>) -> Router {
+pub fn http_router(commands: Arc<dyn HubCommands>, gate: Arc<Gate>, policy: HttpPolicy) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(policy.allowed_origins.clone()))
+        .allow_methods([Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER]);
+    let served = Served {
+        commands,
+        gate,
+        policy: Arc::new(policy),
+    };
     Router::new()
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(commands)
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(served.clone(), browser_checks))
+        .with_state(served)
 }
 
-/// Serves the command protocol in plaintext on `listener` until `shutdown` completes.
+/// Serves the command protocol on `listener`, every call through `gate`,
+/// until `shutdown` completes.
 pub async fn serve_http(
-    listener: tokio::net::TcpListener,
+    listener: Listener,
     commands: Arc<dyn HubCommands>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    gate: Arc<Gate>,
+    policy: HttpPolicy,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http_router(commands))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = http_router(commands, gate, policy);
+    listen::serve(listener, Protocol::Http1And2, router, shutdown).await
+}
+
+/// `Host` and `Origin`, before CORS and everything else: a page from a
+/// foreign origin, or one reaching a loopback listener under its own host
+/// name, is refused whatever it sends.
+async fn browser_checks(State(served): State<Served>, request: Request, next: Next) -> Response {
+    let policy = &served.policy;
+    if policy.loopback_host_only {
+        let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+        if !host.is_some_and(is_loopback_host) {
+            return result_reply(
+                StatusCode::FORBIDDEN,
+                "Host must be a loopback name or address on this listener (localhost, 127.0.0.1, [::1])",
+            );
+        }
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        if !policy.allowed_origins.contains(origin) {
+            return result_reply(
+                StatusCode::FORBIDDEN,
+                "Origin is not allowed (see --http-allowed-origins)",
+            );
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether a `Host` header names this machine's loopback interface.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(inside, _)| inside),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the request says its body is JSON (parameters such as a charset allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn text_reply(status: StatusCode, body: &'static str) -> Response {
@@ -73,13 +176,47 @@ fn result_reply(status: StatusCode, result: &str) -> Response {
     json_reply(status, &LegacyObject::new().text("result", result))
 }
 
+fn refusal_reply(refusal: &Refusal) -> Response {
+    let status = match refusal {
+        Refusal::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        Refusal::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::RateLimited { retry_after, .. } => return too_many(refusal.message(), *retry_after),
+    };
+    let mut reply = result_reply(status, refusal.message());
+    if status == StatusCode::UNAUTHORIZED {
+        reply
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    reply
+}
+
+/// 429 with `Retry-After` in whole seconds (at least 1).
+fn too_many(message: &str, retry_after: Duration) -> Response {
+    let mut reply = result_reply(StatusCode::TOO_MANY_REQUESTS, message);
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    reply
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    reply
+}
+
 async fn handle(
-    State(commands): State<Arc<dyn HubCommands>>,
+    State(served): State<Served>,
     method: Method,
+    headers: HeaderMap,
+    peer: Option<Extension<Peer>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if method != Method::POST {
         return text_reply(StatusCode::BAD_REQUEST, "Unknown HTTP-method");
+    }
+    if !is_json(&headers) {
+        return result_reply(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
     }
     let body = match body {
         Ok(body) => body,
@@ -110,8 +247,25 @@ async fn handle(
     let Some(command) = Command::from_name(&name) else {
         return result_reply(StatusCode::BAD_REQUEST, "Unknown command");
     };
-    match dispatch::run(commands.as_ref(), command, &Args::new(&request)).await {
+    let credentials = Credentials {
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        client_cn: peer.as_ref().and_then(|Extension(peer)| peer.client_cn.as_deref()),
+    };
+    let admitted = match served.gate.admit(command, credentials).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal_reply(&refusal),
+    };
+    let args = Args::new(&request);
+    let outcome = acting(
+        admitted.acting(command),
+        dispatch::run(served.commands.as_ref(), command, &args),
+    )
+    .await;
+    match outcome {
         Outcome::Done(reply) => json_reply(StatusCode::OK, &reply),
+        Outcome::Failed(Failure::Command(error)) if error.is_overloaded() => {
+            too_many(&error.to_string(), OVERLOADED_RETRY_AFTER)
+        }
         Outcome::Failed(failure) => {
             tracing::debug!(command = command.name(), ?failure, "HTTP command failed");
             json_reply(StatusCode::OK, &LegacyObject::new().text("error", failure.text()))

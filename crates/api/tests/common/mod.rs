@@ -227,16 +227,47 @@ impl Running {
     }
 }
 
-async fn loopback() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+/// How a test server is set up: access control off, plaintext, default
+/// limits, no allowed origins, unless a test says otherwise.
+pub struct Setup {
+    pub gate: hub_api::Gate,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub limits: hub_api::Limits,
+    pub policy: hub_api::HttpPolicy,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            gate: hub_api::Gate::open(),
+            tls: None,
+            limits: hub_api::Limits::default(),
+            policy: hub_api::HttpPolicy {
+                loopback_host_only: true,
+                ..hub_api::HttpPolicy::default()
+            },
+        }
+    }
+}
+
+async fn listener(setup: &Setup) -> hub_api::Listener {
+    hub_api::Listener {
+        tcp: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tls: setup.tls.clone(),
+        limits: setup.limits,
+    }
 }
 
 pub async fn start_grpc(fake: Arc<Fake>) -> Running {
-    let listener = loopback().await;
-    let addr = listener.local_addr().unwrap();
+    start_grpc_with(fake, Setup::default()).await
+}
+
+pub async fn start_grpc_with(fake: Arc<Fake>, setup: Setup) -> Running {
+    let listener = listener(&setup).await;
+    let addr = listener.tcp.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        hub_api::serve_grpc(listener, fake, async {
+        hub_api::serve_grpc(listener, fake, Arc::new(setup.gate), async {
             let _ = stopped.await;
         })
         .await
@@ -246,11 +277,15 @@ pub async fn start_grpc(fake: Arc<Fake>) -> Running {
 }
 
 pub async fn start_http(fake: Arc<Fake>) -> Running {
-    let listener = loopback().await;
-    let addr = listener.local_addr().unwrap();
+    start_http_with(fake, Setup::default()).await
+}
+
+pub async fn start_http_with(fake: Arc<Fake>, setup: Setup) -> Running {
+    let listener = listener(&setup).await;
+    let addr = listener.tcp.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        hub_api::serve_http(listener, fake, async {
+        hub_api::serve_http(listener, fake, Arc::new(setup.gate), setup.policy, async {
             let _ = stopped.await;
         })
         .await

@@ -143,32 +143,7 @@ impl Ctx {
 
     /// Row counts of every table: a command that fails must leave them all unchanged.
     pub async fn row_counts(&self) -> Vec<(String, i64)> {
-        use sqlx::{Connection, Row};
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
-        let mut counts = Vec::new();
-        for table in [
-            "user_account",
-            "user_address",
-            "hub_address",
-            "sweep",
-            "withdrawal",
-            "hub_address_balance",
-            "user_address_balance",
-            "user_account_balance",
-            "sweep_tails",
-            "signed_uuids",
-            "address_pool",
-            "events",
-            "recovery_signature",
-        ] {
-            let row = sqlx::query(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-            counts.push((table.to_string(), row.get::<i64, _>(0)));
-        }
-        counts
+        hub_store::testing::row_counts(&self.db.url).await
     }
 
     /// The first column of every row `query` returns, as text.

@@ -7,21 +7,22 @@
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 
-use hub_api::proto::hub::hub_client::HubClient;
 use hub_api::proto::hub::{self as pb, sweep_info_request::RequestBy};
 use serde_json::json;
-use tonic::transport::Channel;
 
-use super::{node_call, start, Running};
+use super::{dev_token, grpc_client, node_call, start, Grpc, Running};
 
-/// A running `hub serve`, its gRPC client and its node's URL.
+/// A running `hub serve`, its gRPC client (with the development token), its
+/// node's URL and the token.
 pub struct ServedHub {
     pub running: Running,
-    pub grpc: HubClient<Channel>,
+    pub grpc: Grpc,
     pub node: String,
+    pub token: String,
 }
 
-/// Starts `command` (a `hub serve …`) and connects to it.
+/// Starts `command` (a `hub serve …` on the embedded devnet) and connects
+/// to it with the development token it wrote.
 pub async fn serve(command: &mut Command) -> ServedHub {
     let running = start(command, "Ctrl-C").expect("hub serve starts");
     let grpc_address = running.value("gRPC API:").expect("gRPC address printed");
@@ -29,12 +30,18 @@ pub async fn serve(command: &mut Command) -> ServedHub {
         .value("node:")
         .and_then(|v| v.split_whitespace().find(|w| w.starts_with("http")).map(str::to_string))
         .expect("node address printed");
-    let grpc = HubClient::connect(format!("http://{grpc_address}")).await.unwrap();
-    ServedHub { running, grpc, node }
+    let token = dev_token(&running);
+    let grpc = grpc_client(&grpc_address, &token).await;
+    ServedHub {
+        running,
+        grpc,
+        node,
+        token,
+    }
 }
 
 /// A user's available balance.
-pub async fn available(grpc: &mut HubClient<Channel>, user: &str) -> i64 {
+pub async fn available(grpc: &mut Grpc, user: &str) -> i64 {
     grpc.get_balance(pb::GetBalanceRequest { user_id: user.into() })
         .await
         .unwrap()
@@ -77,7 +84,7 @@ pub async fn deposit(hub: &mut ServedHub, user: &str, amount: i64) {
 }
 
 /// A withdrawal of `amount` from `user` to `payout`; its UUID.
-pub async fn withdraw(grpc: &mut HubClient<Channel>, user: &str, payout: &str, amount: i64, key: &str) -> String {
+pub async fn withdraw(grpc: &mut Grpc, user: &str, payout: &str, amount: i64, key: &str) -> String {
     grpc.user_withdraw(pb::UserWithdrawRequest {
         user_id: user.into(),
         payout_address: payout.into(),
@@ -92,7 +99,7 @@ pub async fn withdraw(grpc: &mut HubClient<Channel>, user: &str, payout: &str, a
 }
 
 /// Whether the withdrawal's sweep is confirmed.
-pub async fn withdrawal_confirmed(grpc: &mut HubClient<Channel>, uuid: &str) -> bool {
+pub async fn withdrawal_confirmed(grpc: &mut Grpc, uuid: &str) -> bool {
     let Ok(info) = grpc
         .sweep_info(pb::SweepInfoRequest {
             request_by: Some(RequestBy::WithdrawalUuid(uuid.into())),

@@ -13,6 +13,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hub_api::proto::hub::hub_client::HubClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
+use tonic::transport::Channel;
+
 /// How long a command may take to print its ready line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -102,7 +108,72 @@ where
 }
 
 #[allow(unused_imports)] // not every test binary uses PostgreSQL
-pub use hub_store::testing::{Db, TestDb};
+pub use hub_store::testing::{row_counts, Db, TestDb};
+
+/// Runs `hub admin --data-dir DIR --database URL ARGS…` (with cheap Argon2
+/// settings), feeding `stdin`; its stdout, or its stderr if it failed.
+pub fn admin(dir: &std::path::Path, database: &str, args: &[&str], stdin: &str) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = hub()
+        .args(["admin", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--database",
+            database,
+            "--argon2-t-cost",
+            "1",
+            "--argon2-m-cost-kib",
+            "1024",
+        ])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// A gRPC client of Hub that presents an API token on every call.
+pub type Grpc = HubClient<InterceptedService<Channel, Bearer>>;
+
+/// Adds `authorization: Bearer TOKEN` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A gRPC client of the Hub at `address` (host:port, plaintext) using `token`.
+pub async fn grpc_client(address: &str, token: &str) -> Grpc {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {token}").parse().expect("a token is ASCII");
+    HubClient::with_interceptor(channel, Bearer(bearer))
+}
+
+/// The development token a `hub serve` on embedded defaults wrote (its
+/// summary names the file).
+pub fn dev_token(running: &Running) -> String {
+    let line = running
+        .value("API token:")
+        .expect("hub serve names its development token file");
+    let path = line.split_whitespace().next().unwrap();
+    std::fs::read_to_string(path).unwrap().trim().to_owned()
+}
 
 /// One IRI-style call to a node (the devnet) over HTTP.
 pub async fn node_call(url: &str, body: serde_json::Value) -> serde_json::Value {
