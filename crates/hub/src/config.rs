@@ -171,7 +171,8 @@ pub struct DerivationSettings {
     /// Argon2 lanes.
     #[arg(long, env = "HUB_ARGON2_PARALLELISM", default_value_t = Argon2Params::default().parallelism)]
     pub argon2_parallelism: u32,
-    /// Argon2 derivations running at once (each takes the Argon2 memory; 0 counts as 1).
+    /// Argon2 address derivations running at once (signing has one more slot of its own; each takes the Argon2
+    /// memory; 0 counts as 1).
     #[arg(long, env = "HUB_MAX_CONCURRENT_ARGON2", default_value_t = 2)]
     pub max_concurrent_argon2: usize,
     /// WOTS security level of addresses, 1–3 (a Hub and its signing server must agree).
@@ -443,7 +444,8 @@ impl GivenSettings {
                     .ok_or_else(|| required("--signer-url", "HUB_SIGNER_URL"))?;
                 if !url.starts_with("https://") {
                     return Err(format!(
-                        "--signer-url: must start with https:// (the signing server only speaks mutual TLS), got {url:?}"
+                        "--signer-url: must start with https:// (the signing server only speaks mutual TLS), got {:?}",
+                        redact_url(&url)
                     ));
                 }
                 if settings.signer_timeout_ms == 0 {

@@ -25,3 +25,16 @@ pub(crate) fn write_new_private_file(path: &Path, text: &str) -> Result<(), Stri
     };
     std::fs::File::open(dir).and_then(|dir| dir.sync_all()).map_err(failed)
 }
+
+/// Creates the data directory readable by Hub's user only (it may hold the
+/// development salt and the SQLite database).
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}

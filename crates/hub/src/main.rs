@@ -42,7 +42,8 @@ enum Command {
     Serve(Box<config::GivenSettings>),
     /// Run the signing server (holds the salt, signs each key once, mutual TLS), or make development certificates.
     Signer(signer::SignerArgs),
-    /// Operator commands on a Hub's database (cold storage), safe while it runs; takes `hub serve`'s settings.
+    /// Operator commands on a Hub's database (API tokens, the audit trail, cold storage), safe while it runs; takes
+    /// `hub serve`'s settings.
     Admin(admin::AdminArgs),
 }
 

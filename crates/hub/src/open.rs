@@ -83,6 +83,10 @@ pub(crate) async fn seed_provider(
 /// (all that the token and audit commands need: no salt, no signer, no node).
 pub(crate) async fn open_store(config: &Resolved) -> Result<Store, String> {
     check_database_transport(&config.database, config.settings.database_allow_plaintext)?;
+    if config.settings.database.is_none() {
+        // The default SQLite file lives in the data directory.
+        crate::files::create_private_dir(&config.settings.data_dir)?;
+    }
     Store::connect(&config.database)
         .await
         .map_err(|e| format!("database {}: {e}", redact_url(&config.database)))

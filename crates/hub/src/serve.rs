@@ -14,7 +14,6 @@
 //! or SIGTERM.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use hub_core::attacher::AttachConfig;
@@ -38,19 +37,6 @@ pub fn run(settings: GivenSettings, out: &mut dyn Write) -> Result<(), String> {
     crate::init_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(config, env_salt, out))
-}
-
-/// Creates the data directory readable by Hub's user only (it may hold the
-/// development salt and the SQLite database).
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// Binds one API listener (none when `listen` is off).
@@ -93,7 +79,7 @@ fn dangerous_line(sensitive: &hub_core::SensitiveConfig) -> String {
 
 async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Result<(), String> {
     let settings = &config.settings;
-    create_private_dir(&settings.data_dir)?;
+    crate::files::create_private_dir(&settings.data_dir)?;
     let (provider, keys_line) = seed_provider(&config, env_salt).await?;
 
     let devnet = if settings.node.is_empty() {
@@ -146,7 +132,11 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
             devnet.url(),
             settings.data_dir.join("devnet").display()
         ),
-        None => endpoints.join(", "),
+        None => endpoints
+            .iter()
+            .map(|url| redact_url(url))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let mut lines = vec![
         "Hub is running.".to_string(),
