@@ -534,23 +534,7 @@ async fn the_readme_curl_flow_works_with_the_development_token() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     // `hub serve` with embedded defaults, from the directory the README's commands run in.
     let running = start(
-        hub()
-            .current_dir(dir.path())
-            .args([
-                "serve",
-                "--devnet-listen",
-                "127.0.0.1:0",
-                "--devnet-milestone-interval-ms",
-                "300",
-            ])
-            .args([
-                "--monitor-interval-ms",
-                "200",
-                "--argon2-t-cost",
-                "1",
-                "--argon2-m-cost-kib",
-                "1024",
-            ]),
+        hub().current_dir(dir.path()).arg("serve").args(quick_node_args()),
         "Ctrl-C",
     )
     .expect("hub serve starts on embedded defaults");

@@ -278,15 +278,11 @@ pub fn fails(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// The arguments that make `hub serve` use free loopback ports, `data_dir`,
-/// its embedded devnet with fast milestones, and cheap Argon2 settings.
-pub fn quick_serve_args(data_dir: &std::path::Path) -> Vec<String> {
-    let mut args: Vec<String> = vec!["serve".into(), "--data-dir".into(), data_dir.display().to_string()];
-    for arg in [
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--http-listen",
-        "127.0.0.1:0",
+/// The arguments that make `hub serve` quick for tests whatever its
+/// listeners: the embedded devnet on a free port with fast milestones, a
+/// fast deposit monitor, cheap Argon2 settings.
+pub fn quick_node_args() -> Vec<String> {
+    [
         "--devnet-listen",
         "127.0.0.1:0",
         "--devnet-milestone-interval-ms",
@@ -297,10 +293,19 @@ pub fn quick_serve_args(data_dir: &std::path::Path) -> Vec<String> {
         "1",
         "--argon2-m-cost-kib",
         "1024",
-        "--address-pool-size",
-        "3",
-    ] {
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The arguments that make `hub serve` use free loopback ports, `data_dir`,
+/// its embedded devnet with fast milestones, and cheap Argon2 settings.
+pub fn quick_serve_args(data_dir: &std::path::Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["serve".into(), "--data-dir".into(), data_dir.display().to_string()];
+    for arg in ["--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"] {
         args.push(arg.into());
     }
+    args.extend(quick_node_args());
+    args.extend(["--address-pool-size".into(), "3".into()]);
     args
 }
