@@ -1,14 +1,19 @@
 //! The devnet's coordinator: milestones, the only thing that confirms
 //! transactions.
 //!
-//! A milestone confirms tips oldest first (up to [`MAX_TIPS_PER_MILESTONE`]),
-//! each only if its unconfirmed past cone is consistent with the ledger and
-//! with the tips taken before it, so overdrafts, double spends and second
-//! attachments of a bundle never confirm. The tips taken are chained with
-//! zero-value merge transactions on [`coordinator_address`]; the last one is
-//! the milestone. Only this node issues milestones: nothing stored from
-//! outside counts as one, whatever its address or tag. A milestone's proof
-//! of work runs under the node's lock, so commands wait while it is issued.
+//! As Compass does, each milestone approves exactly the pair the node's own
+//! tip selection returns (`walk`): the trunk from a walk at the entry point
+//! `max depth` below the latest solid milestone, the branch from a walk
+//! starting at the previous milestone, so milestones form a chain. What
+//! the walk does not reach stays unconfirmed until a promotion or a
+//! reattachment puts it on the walk; of two conflicting spends the walk
+//! decides which one confirms. The milestone is one zero-value transaction
+//! on [`coordinator_address`]; only this node issues milestones: nothing
+//! stored from outside counts as one, whatever its address or tag. The
+//! milestone's proof of work runs outside the node's lock: the tips are
+//! chosen under it, the lock is released for the work, and the milestone is
+//! confirmed under it again (only milestones change the ledger, and they
+//! are issued one at a time, so the chosen pair stays consistent).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,8 +26,6 @@ use crate::faults::SyncFault;
 use crate::ledger::BundleEffect;
 use crate::node::{now_ms, Node, State};
 
-/// The most tips one milestone confirms (the rest wait for the next).
-pub const MAX_TIPS_PER_MILESTONE: usize = 256;
 /// How old milestones look under the `stale` fault.
 const STALE_AGE_S: u64 = 3600;
 
@@ -41,57 +44,36 @@ pub struct Milestone {
 }
 
 impl Node {
-    /// Issues a milestone now, confirming every consistent tip (up to
-    /// [`MAX_TIPS_PER_MILESTONE`]).
+    /// Issues a milestone now, approving the pair the node's tip selection
+    /// returns.
     pub fn issue_milestone(&self) -> Result<Milestone, String> {
+        let _one_at_a_time = self.milestone_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (previous, trunk, branch, timestamp_s) = {
+            let mut state = self.lock();
+            let previous = state.latest();
+            let (trunk, branch) = state.select_tips(&self.walk, self.walk.max_depth, Some(previous.hash))?;
+            (previous, trunk, branch, state.milestone_timestamp_s())
+        };
+        let milestone = self.milestone_transaction(trunk, branch, previous.index + 1, timestamp_s)?;
+        let hash = milestone.hash();
         let mut state = self.lock();
-        let accepted = state.consistent_tips();
-        let previous = state.latest();
-        let (milestone, new_txs) = self.build_milestone(&mut state, previous, accepted)?;
         if let Some(log) = state.log.as_mut() {
-            log.append_transactions(new_txs.iter())?;
+            log.append_transactions([&milestone].into_iter())?;
         }
-        state.confirm_milestone(milestone.hash)?;
+        state.tangle.insert(hash, milestone);
+        state.confirm_milestone(hash)?;
         if let Some(log) = state.log.as_mut() {
-            log.append_milestone(milestone.index, &milestone.hash)?;
+            log.append_milestone(previous.index + 1, &hash)?;
         }
         Ok(state.latest())
     }
 
-    /// Chains `accepted` onto `previous` with zero-value merge transactions
-    /// and ends the chain in the milestone transaction, putting each on the
-    /// tangle; returns the milestone (not yet confirmed) and the new
-    /// transactions in order.
-    fn build_milestone(
-        &self,
-        state: &mut State,
-        previous: Milestone,
-        accepted: Vec<Hash>,
-    ) -> Result<(Milestone, Vec<Transaction>), String> {
-        let index = previous.index + 1;
-        let timestamp_s = state.milestone_timestamp_s();
-        let mut tips = accepted.into_iter();
-        let mut head = tips.next().unwrap_or(previous.hash);
-        let links = tips
-            .map(|tip| (tip, "DEVNET9MERGE"))
-            .chain([(previous.hash, "DEVNET9MILESTONE")]);
-        let mut new_txs = Vec::new();
-        for (branch, tag) in links {
-            let tx = self.zero_value_transaction(head, branch, tag, index, timestamp_s)?;
-            head = tx.hash();
-            state.tangle.insert(head, tx.clone());
-            new_txs.push(tx);
-        }
-        Ok((Milestone { index, hash: head }, new_txs))
-    }
-
-    /// One zero-value transaction of milestone `index` on the coordinator
+    /// The zero-value transaction of milestone `index` on the coordinator
     /// address, attached onto `trunk` and `branch`.
-    fn zero_value_transaction(
+    fn milestone_transaction(
         &self,
         trunk: Hash,
         branch: Hash,
-        tag: &str,
         index: u64,
         timestamp_s: u64,
     ) -> Result<Transaction, String> {
@@ -99,7 +81,7 @@ impl Node {
         hub_protocol::ternary::int_to_trits("milestone index", index as i64, &mut obsolete)
             .map_err(|e| e.to_string())?;
         let output = Output::new(coordinator_address(), 0)
-            .with_tag(Tag::from_trytes_padded(tag).map_err(|e| e.to_string())?)
+            .with_tag(Tag::from_trytes_padded("DEVNET9MILESTONE").map_err(|e| e.to_string())?)
             .with_obsolete_tag(Tag::from_trits(&obsolete).map_err(|e| e.to_string())?);
         let bundle = BundleBuilder::new(timestamp_s)
             .and_then(|b| b.output(output).build())
@@ -117,33 +99,6 @@ impl Node {
 }
 
 impl State {
-    /// The tips a milestone confirms now: oldest first, each taken if its
-    /// unconfirmed past cone is consistent with the ledger and with the
-    /// cones of the tips taken before it.
-    fn consistent_tips(&mut self) -> Vec<Hash> {
-        let mut included: HashSet<Hash> = HashSet::new();
-        let mut effects: Vec<Arc<BundleEffect>> = Vec::new();
-        let mut accepted: Vec<Hash> = Vec::new();
-        for tip in self.tangle.tips() {
-            if accepted.len() == MAX_TIPS_PER_MILESTONE {
-                break;
-            }
-            if included.contains(&tip) {
-                continue;
-            }
-            let Ok((cone, tip_effects)) = self.cone_effects(&[tip], &included) else {
-                continue;
-            };
-            let candidate: Vec<&BundleEffect> = effects.iter().chain(tip_effects.iter()).map(Arc::as_ref).collect();
-            if self.ledger.check(&candidate).is_ok() {
-                included.extend(cone);
-                effects.extend(tip_effects);
-                accepted.push(tip);
-            }
-        }
-        accepted
-    }
-
     /// The timestamp of a milestone issued now (an hour old under the
     /// `stale` fault).
     fn milestone_timestamp_s(&self) -> u64 {
@@ -157,7 +112,7 @@ impl State {
     /// Confirms the unconfirmed past cone of milestone `hash` and records it.
     pub(crate) fn confirm_milestone(&mut self, hash: Hash) -> Result<(), String> {
         let index = self.milestones.len() as u64;
-        let (cone, effects) = self.cone_effects(&[hash], &HashSet::new())?;
+        let (cone, effects) = self.cone_effects(&[hash], &HashSet::new(), false)?;
         let refs: Vec<&BundleEffect> = effects.iter().map(Arc::as_ref).collect();
         self.ledger
             .apply(&refs)

@@ -237,10 +237,7 @@ async fn dispatch(node: &Arc<Node>, command: &str, request: Value) -> Result<Val
         "checkConsistency" => {
             let r: api::CheckConsistency = parse(command, request)?;
             let (state, info) = node.check_consistency(&hashes("tails", &r.tails)?)?;
-            Ok(match info {
-                Some(info) => json!({ "state": state, "info": info }),
-                None => json!({ "state": state }),
-            })
+            Ok(json!({ "state": state, "info": info }))
         }
         "issueMilestone" => {
             let node = node.clone();

@@ -1,10 +1,13 @@
-//! The confirmed ledger: balances, confirmed bundles, spent addresses.
+//! The confirmed ledger: balances and spent addresses, as IRI 1.8.6 keeps
+//! them.
 //!
-//! Changes arrive as whole bundles (their value changes per address). A set
-//! of bundles may be applied only if none was confirmed before, none appears
-//! twice, and no balance would go negative: that is what makes a tip
-//! consistent, and what keeps double spends and overdrafts from ever being
-//! confirmed. Balances never exceed the genesis supply, so totals are exact.
+//! Changes arrive as whole bundles (their value changes per address), one
+//! per confirmed attachment. The only rule is IRI's: no balance may go
+//! negative. So double spends and overdrafts never confirm, but a bundle
+//! that was confirmed confirms *again* when another attachment of it is
+//! confirmed while its inputs hold the funds (a replay): a late deposit to a
+//! spent address lets anyone replay the spend. Balances never exceed the
+//! genesis supply, so totals are exact.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,17 +22,12 @@ pub struct BundleEffect {
     pub changes: Vec<(Address, i64)>,
     /// Addresses the bundle spends from (their keys are now exposed).
     pub inputs: Vec<Address>,
-    /// Whether any transaction carries value. Only such bundles are limited
-    /// to one confirmed attachment; copies of a zero-value bundle (two
-    /// promotions made in the same second) change nothing and may all confirm.
-    pub moves_value: bool,
 }
 
 /// Balances and history of the confirmed ledger.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     balances: HashMap<Address, u64>,
-    confirmed_bundles: HashSet<Hash>,
     spent: HashSet<Address>,
     supply: u64,
 }
@@ -76,48 +74,36 @@ impl Ledger {
         self.spent.contains(address)
     }
 
-    /// Whether bundle `hash` is confirmed.
-    pub fn is_confirmed(&self, bundle: &Hash) -> bool {
-        self.confirmed_bundles.contains(bundle)
-    }
-
-    /// Checks that `effects` can be applied together; returns the net change
+    /// Checks that `effects` (one per attachment: two attachments of one
+    /// bundle count twice) can be applied together; returns the net change
     /// per address, or why not. Only the result counts, not the order: a
     /// spend and the payment that funds it may confirm in one milestone.
     pub fn check(&self, effects: &[&BundleEffect]) -> Result<HashMap<Address, i128>, String> {
-        let mut seen = HashSet::new();
-        for effect in effects.iter().filter(|e| e.moves_value) {
-            if self.confirmed_bundles.contains(&effect.bundle) {
-                return Err(format!(
-                    "bundle {} is already confirmed (a reattachment)",
-                    effect.bundle
-                ));
-            }
-            if !seen.insert(effect.bundle) {
-                return Err(format!("bundle {} is approved twice (two attachments)", effect.bundle));
-            }
-        }
         let mut diff: HashMap<Address, i128> = HashMap::new();
         for effect in effects {
             for (address, change) in &effect.changes {
                 *diff.entry(*address).or_default() += i128::from(*change);
             }
         }
-        for (address, change) in &diff {
-            if i128::from(self.balance(address)) + change < 0 {
-                return Err(format!("address {address} would be overdrawn"));
-            }
-        }
+        self.check_diff(&diff)?;
         Ok(diff)
+    }
+
+    /// Checks that the net changes `diff` leave no balance negative.
+    pub fn check_diff(&self, diff: &HashMap<Address, i128>) -> Result<(), String> {
+        match diff
+            .iter()
+            .find(|(address, change)| i128::from(self.balance(address)) + *change < 0)
+        {
+            Some((address, _)) => Err(format!("address {address} would be overdrawn")),
+            None => Ok(()),
+        }
     }
 
     /// Applies `effects` together, if [`Ledger::check`] allows it.
     pub fn apply(&mut self, effects: &[&BundleEffect]) -> Result<(), String> {
         let diff = self.check(effects)?;
         for effect in effects {
-            if effect.moves_value {
-                self.confirmed_bundles.insert(effect.bundle);
-            }
             self.spent.extend(effect.inputs.iter().copied());
         }
         for (address, change) in diff {
@@ -152,19 +138,18 @@ mod tests {
                 .filter(|(_, v)| *v < 0)
                 .map(|(a, _)| address(*a))
                 .collect(),
-            moves_value: !changes.is_empty(),
         }
     }
 
     #[test]
-    fn overdraft_double_spend_and_reattachment_are_refused() {
+    fn overdrafts_and_double_spends_are_refused_but_funded_replays_confirm() {
         let mut ledger = Ledger::genesis(&[(address('A'), 100)]).unwrap();
         let pay = effect('X', &[('A', -60), ('B', 60)]);
         let again = effect('Y', &[('A', -60), ('C', 60)]);
         assert!(ledger.check(&[&pay, &again]).is_err(), "double spend");
-        assert!(ledger.check(&[&pay, &pay]).is_err(), "two attachments");
+        assert!(ledger.check(&[&pay, &pay]).is_err(), "two attachments overdraw A");
         ledger.apply(&[&pay]).unwrap();
-        assert!(ledger.check(&[&pay]).is_err(), "reattachment");
+        assert!(ledger.check(&[&pay]).is_err(), "a replay without funds overdraws A");
         assert!(ledger.check(&[&again]).is_err(), "overdraft");
         assert_eq!(ledger.balance(&address('B')), 60);
         assert!(ledger.spent(&address('A')));
@@ -177,6 +162,14 @@ mod tests {
         let promotion = effect('P', &[]);
         ledger.apply(&[&promotion, &promotion]).unwrap();
         ledger.apply(&[&promotion]).unwrap();
+        // IRI keeps no record of confirmed bundles: refill A, and the
+        // confirmed payment confirms a second time.
+        let refill = effect('R', &[('B', -60), ('A', 60)]);
+        ledger.apply(&[&refill]).unwrap();
+        ledger.apply(&[&pay]).unwrap();
+        assert_eq!(ledger.balance(&address('A')), 40);
+        assert_eq!(ledger.balance(&address('B')), 60);
+        assert_eq!(ledger.total(), 100);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod node;
 pub mod persist;
 pub mod tangle;
+mod walk;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::{Faults, SyncFault};
-pub use node::{FundReceipt, Milestone, Node, NodeConfig};
+pub use node::{FundReceipt, Milestone, Node, NodeConfig, WalkRules};
 pub use persist::Genesis;
 
 /// How to run a devnet.
@@ -83,6 +84,7 @@ impl Devnet {
             mwm: config.mwm,
             genesis: config.genesis.clone(),
             data_dir: config.data_dir.clone(),
+            max_depth: node::MAX_DEPTH,
         };
         let node = tokio::task::spawn_blocking(move || Node::open(node_config))
             .await

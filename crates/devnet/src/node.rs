@@ -1,14 +1,16 @@
-//! The devnet's node: the rules of a strict IRI node over the tangle and the
-//! ledger, and the IRI commands on them.
+//! The devnet's node: the rules of a strict IRI 1.8.6 node over the tangle
+//! and the ledger, and the IRI commands on them.
 //!
 //! All state sits behind one mutex; every command takes it briefly. Proof of
-//! work for `attachToTangle` runs outside it. Rules enforced: a transaction
-//! is stored only with valid structure, enough proof of work, a sane
-//! timestamp and known approvees; a bundle counts only when complete and
-//! valid (signatures, values, hash); tips to approve and `checkConsistency`
-//! accept only unconfirmed past cones consistent with the ledger. Milestones
-//! are the `coordinator`'s job and payments from the genesis the `faucet`'s;
-//! both work on this state and store through these rules.
+//! work (`attachToTangle`, milestones) runs outside it. Rules enforced: a
+//! transaction is stored only with valid structure, enough proof of work, a
+//! timestamp between the genesis time and two hours from now, and known
+//! approvees; a bundle counts only when complete and valid (signatures,
+//! values, hash); tips to approve and `checkConsistency` follow IRI's walk
+//! validator (`walk`): tails only, not below max depth, the 1.8.5 approval
+//! rules, consistent with the ledger. Milestones are the `coordinator`'s job
+//! and payments from the genesis the `faucet`'s; both work on this state and
+//! store through these rules.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -18,20 +20,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
 use hub_protocol::validate::{meets_weight, validate, Options};
 use hub_protocol::{Address, Hash, Tag, Transaction};
-use rand::seq::SliceRandom;
 
-pub use crate::coordinator::{coordinator_address, Milestone, MAX_TIPS_PER_MILESTONE};
+pub use crate::coordinator::{coordinator_address, Milestone};
 use crate::faucet::FaucetBook;
 pub use crate::faucet::FundReceipt;
 use crate::faults::{Faults, SyncFault};
 use crate::ledger::{BundleEffect, Ledger};
 use crate::persist::{Genesis, Log};
 use crate::tangle::Tangle;
+use crate::walk::Validator;
+pub use crate::walk::WalkRules;
 
 /// The most items any list parameter may hold.
 pub const MAX_LIST: usize = 10_000;
-/// The deepest `getTransactionsToApprove` walk accepted.
+/// IRI's default `--max-depth`.
 pub const MAX_DEPTH: u32 = 15;
+/// The devnet's walk alpha. IRI 1.8.6 nodes default to 0 (a uniform walk);
+/// the devnet's coordinator walks with a strong preference for heavy
+/// approvers, so a transaction off the main walk reliably stays off it
+/// until promoted or reattached, as it would among mainnet's many tips.
+pub const WALK_ALPHA: f64 = 10.0;
 /// How far into the future a transaction's timestamp may be.
 const MAX_FUTURE_MS: i64 = 2 * 60 * 60 * 1000;
 
@@ -51,6 +59,8 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// Where to persist; `None` keeps everything in memory.
     pub data_dir: Option<PathBuf>,
+    /// IRI's `--max-depth`.
+    pub max_depth: u32,
 }
 
 /// What `getNodeInfo` reports.
@@ -73,6 +83,8 @@ pub(crate) struct State {
     pub(crate) milestones: Vec<Milestone>,
     pub(crate) milestone_by_hash: HashMap<Hash, u64>,
     effects: HashMap<Hash, Result<Arc<BundleEffect>, String>>,
+    /// The genesis time, s: no transaction may be older (IRI's snapshot time).
+    genesis_time_s: u64,
     pub(crate) faults: Faults,
     pub(crate) faucet: FaucetBook,
     pub(crate) log: Option<Log>,
@@ -81,7 +93,11 @@ pub(crate) struct State {
 /// A devnet node.
 pub struct Node {
     mwm: u8,
+    pub(crate) walk: WalkRules,
     state: Mutex<State>,
+    /// Held while a milestone is built and confirmed (its proof of work runs
+    /// outside the state lock), so milestones are issued one at a time.
+    pub(crate) milestone_lock: Mutex<()>,
     pub(crate) faucet_lock: tokio::sync::Mutex<()>,
     attaching: Mutex<(u64, HashMap<u64, Cancel>)>,
 }
@@ -90,19 +106,30 @@ impl Node {
     /// Opens (or creates) the node's state. With a data directory, the
     /// tangle and milestones stored there are replayed.
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, String> {
-        let (log, genesis, stored, milestone_hashes) = match &config.data_dir {
+        let (log, genesis, genesis_time_s, stored, milestone_hashes) = match &config.data_dir {
             Some(dir) => {
                 let loaded = Log::open(dir, &config.genesis)?;
-                (Some(loaded.log), loaded.genesis, loaded.transactions, loaded.milestones)
+                (
+                    Some(loaded.log),
+                    loaded.genesis,
+                    loaded.genesis_time_s,
+                    loaded.transactions,
+                    loaded.milestones,
+                )
             }
-            None => (None, config.genesis.clone(), Vec::new(), Vec::new()),
+            None => (None, config.genesis.clone(), now_ms() / 1000, Vec::new(), Vec::new()),
         };
-        let mut state = State::genesis(&genesis)?;
+        let mut state = State::genesis(&genesis, genesis_time_s)?;
         state.replay(stored, milestone_hashes)?;
         state.log = log;
         let node = Arc::new(Self {
             mwm: config.mwm,
+            walk: WalkRules {
+                max_depth: config.max_depth,
+                alpha: WALK_ALPHA,
+            },
             state: Mutex::new(state),
+            milestone_lock: Mutex::new(()),
             faucet_lock: tokio::sync::Mutex::new(()),
             attaching: Mutex::new((0, HashMap::new())),
         });
@@ -126,14 +153,9 @@ impl Node {
     /// What `getNodeInfo` reports, faults applied.
     pub fn info(&self) -> Info {
         let state = self.lock();
-        let latest = state.latest();
-        let solid = match state.faults.not_synced {
-            SyncFault::Lagging if latest.index > 0 => state.milestones[latest.index as usize - 1],
-            _ => latest,
-        };
         Info {
-            latest,
-            solid,
+            latest: state.latest(),
+            solid: state.solid(),
             tips: state.tangle.tip_count(),
             start_index: 0,
         }
@@ -144,39 +166,13 @@ impl Node {
         self.lock().tangle.tips()
     }
 
-    /// Two tips to approve, consistent together; with `reference`, the trunk
-    /// is the reference itself (promotion).
+    /// `getTransactionsToApprove`: IRI's walk (see `walk`); with
+    /// `reference`, the branch walk starts there (promotion).
     pub fn transactions_to_approve(&self, depth: u32, reference: Option<Hash>) -> Result<(Hash, Hash), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("Invalid depth input: must be at most {MAX_DEPTH}"));
+        if depth > self.walk.max_depth {
+            return Err("Invalid depth input".into());
         }
-        let mut state = self.lock();
-        let latest = state.latest().hash;
-        let mut candidates = state.tangle.tips();
-        candidates.shuffle(&mut rand::thread_rng());
-        candidates.truncate(64);
-        let trunk = match reference {
-            Some(reference) => {
-                if !state.tangle.contains(&reference) {
-                    return Err(format!("reference transaction {reference} is unknown"));
-                }
-                state
-                    .check_tips(&[reference])
-                    .map_err(|reason| format!("reference transaction is inconsistent: {reason}"))?;
-                reference
-            }
-            None => candidates
-                .iter()
-                .copied()
-                .find(|tip| state.check_tips(&[*tip]).is_ok())
-                .unwrap_or(latest),
-        };
-        let branch = candidates
-            .iter()
-            .copied()
-            .find(|tip| *tip != trunk && state.check_tips(&[trunk, *tip]).is_ok())
-            .unwrap_or(latest);
-        Ok((trunk, branch))
+        self.lock().select_tips(&self.walk, depth, reference)
     }
 
     /// `attachToTangle`: chains `trytes` (last index first, as IRI takes
@@ -240,9 +236,10 @@ impl Node {
             return Err(format!("trytes must hold 1 to {MAX_LIST} transactions"));
         }
         let now = now_ms() as i64;
+        let genesis_time_s = self.lock().genesis_time_s;
         let checked = txs
             .into_iter()
-            .map(|tx| self.check_storable(tx, now))
+            .map(|tx| self.check_storable(tx, now, genesis_time_s))
             .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.lock();
         if state.faults.drop_broadcasts {
@@ -266,30 +263,27 @@ impl Node {
         Ok(())
     }
 
-    /// The checks of `storeTransactions` that need no state: proof of work,
-    /// value only on addresses that can hold it, no timestamp from the
-    /// future (`now` in milliseconds). Returns the transaction with its hash.
-    fn check_storable(&self, tx: Transaction, now: i64) -> Result<(Hash, Transaction), String> {
+    /// IRI's `TransactionValidator` checks, with its messages: a timestamp
+    /// between the genesis time and two hours from `now` (ms; the
+    /// attachment timestamp if set, else the bundle's), proof of work, value
+    /// only on addresses that can hold it. Returns the transaction with its
+    /// hash.
+    fn check_storable(&self, tx: Transaction, now: i64, genesis_time_s: u64) -> Result<(Hash, Transaction), String> {
         let hash = tx.hash();
-        if !meets_weight(&hash, self.mwm) {
-            return Err(format!(
-                "Invalid transaction hash: {hash} does not meet weight {}",
-                self.mwm
-            ));
-        }
-        if tx.value.get() != 0 && !tx.address.last_trit_is_zero() {
-            return Err(format!(
-                "Invalid transaction value: address {} has a non-zero last trit",
-                tx.address
-            ));
-        }
-        let stamp = if tx.attachment_timestamp.get() != 0 {
+        let genesis_ms = (genesis_time_s as i64).saturating_mul(1000);
+        let stamp_ms = if tx.attachment_timestamp.get() != 0 {
             tx.attachment_timestamp.get()
         } else {
             tx.timestamp.get().saturating_mul(1000)
         };
-        if stamp > now + MAX_FUTURE_MS {
-            return Err(format!("Invalid transaction timestamp: {hash} is from the future"));
+        if stamp_ms < genesis_ms || stamp_ms > now + MAX_FUTURE_MS {
+            return Err("Invalid transaction timestamp.".into());
+        }
+        if !meets_weight(&hash, self.mwm) {
+            return Err("Invalid transaction hash".into());
+        }
+        if tx.value.get() != 0 && !tx.address.last_trit_is_zero() {
+            return Err("Invalid transaction value".into());
         }
         Ok((hash, tx))
     }
@@ -376,30 +370,35 @@ impl Node {
         addresses.iter().map(|a| state.seen_spent(a)).collect()
     }
 
-    /// `checkConsistency`: whether the tails are valid bundle tails that can
-    /// be confirmed together; `Err` for unknown or non-tail hashes.
-    pub fn check_consistency(&self, tails: &[Hash]) -> Result<(bool, Option<String>), String> {
+    /// `checkConsistency` as IRI 1.8.6: `Err` for unknown or non-tail
+    /// hashes; else whether every tail's bundle is valid (1.8.5 approval
+    /// rules included) and the tails pass one walk validator together, with
+    /// IRI's `info` (empty when consistent).
+    pub fn check_consistency(&self, tails: &[Hash]) -> Result<(bool, String), String> {
         let mut state = self.lock();
         for tail in tails {
             let Some(stored) = state.tangle.get(tail) else {
-                return Err(format!("transaction {tail} is unknown"));
+                return Err(format!("Invalid transaction, missing: {tail}"));
             };
             if !stored.tx.is_tail() {
-                return Err(format!("transaction {tail} is not a tail"));
+                return Err(format!("Invalid transaction, not a tail: {tail}"));
             }
         }
         for tail in tails {
-            if state.tangle.confirmed_by(tail).is_some() {
-                continue;
-            }
-            if let Err(reason) = state.effect(tail) {
-                return Ok((false, Some(format!("tail {tail}: {reason}"))));
+            if state.valid_bundle(tail, true).is_err() {
+                return Ok((false, format!("tails are not consistent (bundle is invalid): {tail}")));
             }
         }
-        match state.check_tips(tails) {
-            Ok(()) => Ok((true, None)),
-            Err(reason) => Ok((false, Some(reason))),
+        let mut validator = Validator::new(&state, &self.walk);
+        for tail in tails {
+            if validator.check(&mut state, tail).is_err() {
+                return Ok((
+                    false,
+                    "tails are not consistent (would lead to inconsistent ledger state or below max depth)".into(),
+                ));
+            }
         }
+        Ok((true, String::new()))
     }
 
     /// The faults in force.
@@ -444,7 +443,7 @@ fn united<'t, T>(items: &[T], index: impl Fn(&T) -> &'t [Hash]) -> Option<HashSe
 impl State {
     /// The state of a new node: the genesis ledger, the genesis milestone
     /// and an empty tangle.
-    fn genesis(genesis: &Genesis) -> Result<Self, String> {
+    fn genesis(genesis: &Genesis, genesis_time_s: u64) -> Result<Self, String> {
         let allocations = genesis.allocations()?;
         Ok(Self {
             tangle: Tangle::default(),
@@ -455,6 +454,7 @@ impl State {
             }],
             milestone_by_hash: HashMap::from([(Hash::NULL, 0)]),
             effects: HashMap::new(),
+            genesis_time_s,
             faults: Faults::default(),
             faucet: FaucetBook::new(genesis, &allocations),
             log: None,
@@ -480,6 +480,15 @@ impl State {
     /// The latest milestone.
     pub(crate) fn latest(&self) -> Milestone {
         *self.milestones.last().expect("genesis exists")
+    }
+
+    /// The latest solid milestone, faults applied.
+    pub(crate) fn solid(&self) -> Milestone {
+        let latest = self.latest();
+        match self.faults.not_synced {
+            SyncFault::Lagging if latest.index > 0 => self.milestones[latest.index as usize - 1],
+            _ => latest,
+        }
     }
 
     /// The new transactions of `pending` (hashes given), approvees first;
@@ -532,12 +541,33 @@ impl State {
         result
     }
 
+    /// The effect of `tail`'s bundle if it is valid; with `approval_rules`,
+    /// also under IRI 1.8.5's rules for tip selection: the head approves
+    /// only tails, and every other transaction's branch is the head's trunk.
+    pub(crate) fn valid_bundle(&mut self, tail: &Hash, approval_rules: bool) -> Result<Arc<BundleEffect>, String> {
+        let effect = self.effect(tail)?;
+        if approval_rules {
+            let txs = self.tangle.bundle_from_tail(tail).ok_or("bundle is incomplete")?;
+            let head = txs.last().expect("a bundle has a head");
+            let is_tail = |h: &Hash| h.is_null() || self.tangle.get(h).is_some_and(|s| s.tx.is_tail());
+            if !is_tail(&head.trunk) || !is_tail(&head.branch) {
+                return Err("the bundle approves a transaction that is not a tail".into());
+            }
+            if txs[..txs.len() - 1].iter().any(|tx| tx.branch != head.trunk) {
+                return Err("a transaction's branch is not the head's trunk".into());
+            }
+        }
+        Ok(effect)
+    }
+
     /// The unconfirmed past cone of `starts` (minus `exclude`) and the
-    /// effects of the bundles whose tails are in it, oldest first.
+    /// effects of the bundles whose tails are in it, oldest first; `Err` if
+    /// one is invalid (see [`State::valid_bundle`] for `approval_rules`).
     pub(crate) fn cone_effects(
         &mut self,
         starts: &[Hash],
         exclude: &HashSet<Hash>,
+        approval_rules: bool,
     ) -> Result<(HashSet<Hash>, Vec<Arc<BundleEffect>>), String> {
         let cone = self.tangle.unconfirmed_cone(starts, exclude);
         let mut tails: Vec<(u64, Hash)> = cone
@@ -547,16 +577,12 @@ impl State {
         tails.sort();
         let mut effects = Vec::with_capacity(tails.len());
         for (_, tail) in tails {
-            effects.push(self.effect(&tail).map_err(|reason| format!("tail {tail}: {reason}"))?);
+            let effect = self
+                .valid_bundle(&tail, approval_rules)
+                .map_err(|reason| format!("tail {tail}: {reason}"))?;
+            effects.push(effect);
         }
         Ok((cone, effects))
-    }
-
-    /// Whether `tips` may be confirmed together on top of the ledger.
-    fn check_tips(&mut self, tips: &[Hash]) -> Result<(), String> {
-        let (_, effects) = self.cone_effects(tips, &HashSet::new())?;
-        let refs: Vec<&BundleEffect> = effects.iter().map(Arc::as_ref).collect();
-        self.ledger.check(&refs).map(drop)
     }
 
     /// Whether a confirmed bundle, or any valid bundle seen, spends from `address`.
@@ -594,7 +620,6 @@ impl State {
 fn bundle_effect(txs: &[Transaction]) -> BundleEffect {
     let mut changes: HashMap<Address, i64> = HashMap::new();
     let mut inputs = Vec::new();
-    let moves_value = txs.iter().any(|tx| tx.value.get() != 0);
     for tx in txs {
         if tx.value.get() != 0 {
             *changes.entry(tx.address).or_default() += tx.value.get();
@@ -609,6 +634,5 @@ fn bundle_effect(txs: &[Transaction]) -> BundleEffect {
         bundle: txs[0].bundle,
         changes,
         inputs,
-        moves_value,
     }
 }

@@ -2,7 +2,8 @@
 //! transaction and every milestone, as append-only text files in the data
 //! directory.
 //!
-//! `genesis.txt` fixes the allocation the first time; `transactions.log`
+//! `genesis.txt` fixes the allocation (and the genesis time, the lower
+//! bound of every timestamp, as a snapshot's time is) the first time; `transactions.log`
 //! holds one transaction's trytes per line in arrival order;
 //! `milestones.log` one `index hash` per line. Replaying them rebuilds the
 //! same tangle, ledger and milestones. A line cut short by a crash at the
@@ -108,6 +109,9 @@ pub struct Loaded {
     pub log: Log,
     /// Its genesis (the configured one if the directory was new).
     pub genesis: Genesis,
+    /// When the genesis was made, s since the epoch (for directories from
+    /// before it was recorded: when `genesis.txt` was last written).
+    pub genesis_time_s: u64,
     /// Stored transactions in arrival order.
     pub transactions: Vec<Transaction>,
     /// Milestone hashes, index 1 first.
@@ -133,6 +137,14 @@ fn read_lines(path: &Path) -> Result<Vec<String>, String> {
     Ok(content[..complete].lines().map(str::to_string).collect())
 }
 
+/// When `path` was last written, s since the epoch.
+fn modified_s(path: &Path) -> Result<u64, String> {
+    let modified = fs::metadata(path).and_then(|m| m.modified()).map_err(|e| io(path, e))?;
+    Ok(modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()))
+}
+
 fn open_append(path: &Path) -> Result<File, String> {
     OpenOptions::new()
         .create(true)
@@ -146,11 +158,23 @@ impl Log {
     pub fn open(dir: &Path, genesis: &Genesis) -> Result<Loaded, String> {
         fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let genesis_path = dir.join("genesis.txt");
-        let genesis = if genesis_path.exists() {
-            Genesis::from_text(&fs::read_to_string(&genesis_path).map_err(|e| io(&genesis_path, e))?)?
+        let (genesis, genesis_time_s) = if genesis_path.exists() {
+            let text = fs::read_to_string(&genesis_path).map_err(|e| io(&genesis_path, e))?;
+            let recorded = text
+                .lines()
+                .find_map(|l| l.strip_prefix("created="))
+                .map(|t| t.parse::<u64>().map_err(|e| format!("genesis.txt: created: {e}")))
+                .transpose()?;
+            let time_s = match recorded {
+                Some(time_s) => time_s,
+                None => modified_s(&genesis_path)?,
+            };
+            (Genesis::from_text(&text)?, time_s)
         } else {
-            write_private(&genesis_path, genesis.to_text().as_bytes())?;
-            genesis.clone()
+            let time_s = crate::node::now_ms() / 1000;
+            let text = format!("{}created={time_s}\n", genesis.to_text());
+            write_private(&genesis_path, text.as_bytes())?;
+            (genesis.clone(), time_s)
         };
         let tx_path = dir.join("transactions.log");
         let transactions = read_lines(&tx_path)?
@@ -180,6 +204,7 @@ impl Log {
                 milestones: open_append(&ms_path)?,
             },
             genesis,
+            genesis_time_s,
             transactions,
             milestones,
         })

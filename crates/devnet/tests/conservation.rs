@@ -50,6 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn node() -> Arc<Node> {
     Node::open(NodeConfig {
+        max_depth: hub_devnet::node::MAX_DEPTH,
         mwm: 5,
         genesis: Genesis {
             addresses: 3,
