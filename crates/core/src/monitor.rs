@@ -15,11 +15,18 @@
 //! account is credited later, when the deposit is swept; until then the
 //! amount shows as a pending deposit. Nothing happens while the node is not
 //! synced.
+//!
+//! Each pass also watches the addresses Hub expects nothing on (see
+//! `hub_store` `watch`): funds on a swept deposit address (a late deposit:
+//! the key is spent, so anyone may replay the sweep that spent it, and only
+//! RecoverFunds can move them safely) and a surplus on a settled Hub
+//! address (a sweep confirmed a second time: a replay) are reported, as an
+//! event and an ALERT in the log, once per change; nothing is credited.
 
 use std::collections::HashSet;
 
 use hub_protocol::{Address, Amount, Hash};
-use hub_store::{Deposit, MonitoredAddress};
+use hub_store::{Deposit, EventKind, MonitoredAddress, WatchedAddress};
 
 use crate::tangle::{confirmed_bundles, synced_node, ConfirmedBundle};
 use crate::{Hub, HubError};
@@ -58,6 +65,9 @@ pub struct PassReport {
     pub deferred: usize,
     /// Addresses quarantined for an unexpected outgoing spend.
     pub quarantined: usize,
+    /// Changes reported on addresses Hub expects nothing on (late deposits,
+    /// Hub-address surpluses, and their clearing).
+    pub unexpected_funds_reported: usize,
 }
 
 /// Runs one pass over every monitored address.
@@ -102,7 +112,79 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
             }
         }
     }
+    report.unexpected_funds_reported += watch(hub, config, Watched::SweptDeposits).await?;
+    report.unexpected_funds_reported += watch(hub, config, Watched::SettledHubAddresses).await?;
     Ok(report)
+}
+
+/// The addresses Hub expects no (more) funds on.
+#[derive(Debug, Clone, Copy)]
+enum Watched {
+    SweptDeposits,
+    SettledHubAddresses,
+}
+
+impl Watched {
+    fn kind(self) -> EventKind {
+        match self {
+            Self::SweptDeposits => EventKind::DepositLate,
+            Self::SettledHubAddresses => EventKind::HubUnexpectedInbound,
+        }
+    }
+}
+
+/// Compares one kind of watched address with the node, a page at a time,
+/// and reports each unexpected amount that differs from the last one
+/// reported for that address. Returns how many reports were made.
+async fn watch(hub: &Hub, config: &MonitorConfig, watched: Watched) -> Result<usize, HubError> {
+    let mut reported = 0;
+    let mut after = 0;
+    loop {
+        let page: Vec<WatchedAddress> = {
+            let mut tx = hub.store().read().await?;
+            match watched {
+                Watched::SweptDeposits => tx.swept_deposit_addresses(after, config.page_size).await?,
+                Watched::SettledHubAddresses => tx.settled_hub_addresses(after, config.page_size).await?,
+            }
+        };
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
+        let balances = hub.node().get_balances(&addresses).await?;
+        for (row, node_balance) in page.iter().zip(balances.balances) {
+            let Ok(unexpected) = Amount::new(node_balance.saturating_sub(row.balance.get())) else {
+                tracing::warn!(address = %row.address, node_balance, "node balance beyond the supply; ignored");
+                continue;
+            };
+            let last = hub
+                .store()
+                .read()
+                .await?
+                .last_reported_funds(watched.kind(), &row.address)
+                .await?;
+            if last.unwrap_or(Amount::ZERO) == unexpected {
+                continue;
+            }
+            let mut tx = hub.store().begin().await?;
+            tx.report_unexpected_funds(watched.kind(), row, unexpected, hub.now_ms())
+                .await?;
+            tx.commit().await?;
+            reported += 1;
+            match watched {
+                Watched::SweptDeposits if !unexpected.is_zero() => tracing::error!(
+                    address = %row.address, amount = %unexpected,
+                    "ALERT: funds arrived on a swept deposit address; its key is spent, so anyone may replay \
+                     the sweep that spent it: move them with RecoverFunds"
+                ),
+                Watched::SettledHubAddresses if !unexpected.is_zero() => tracing::error!(
+                    address = %row.address, surplus = %unexpected,
+                    "ALERT: a Hub address holds more than Hub's books (a sweep confirmed again?); nothing credited"
+                ),
+                _ => tracing::info!(address = %row.address, "unexpected funds reported earlier are gone"),
+            }
+        }
+    }
+    Ok(reported)
 }
 
 enum Outcome {

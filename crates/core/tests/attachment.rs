@@ -1,7 +1,7 @@
 //! The attacher's policy on SQLite and PostgreSQL with the devnet
 //! (hub-behaviour.md §7, §13 H): first attachment, promotion of a young
 //! consistent tail (one zero-value transaction on the promotion address
-//! whose trunk is the tail, no tail recorded), no second copy attached on
+//! whose trunk is the tail, no tail recorded), no second copy broadcast on
 //! tips that already approve the first, confirmation through any tail (ours
 //! or a third party's) with no balance change, never attached again once
 //! confirmed; remote proof of work through the node's attachToTangle.
@@ -81,16 +81,16 @@ async fn promote_then_reattach_then_confirm(db: Db) {
     assert_eq!(promotion.trunk.as_str(), first[0], "promotes the tail");
 
     // Old, but the tips approve the first attachment (through the promotion):
-    // a second copy there could never confirm, so the first is promoted again.
+    // a second copy there would spend the inputs twice, so the node judges
+    // it inconsistent and it is neither broadcast nor recorded.
     let old = AttachConfig {
         max_promotion_age_ms: 0,
         ..config
     };
-    assert_eq!(
-        actions(run_tick(&ctx.hub, &old).await.unwrap()),
-        vec![(bundle.clone(), Action::Promoted)]
-    );
-    assert_eq!(tails(&ctx, &bundle).await, first, "no copy attached");
+    let results = run_tick(&ctx.hub, &old).await.unwrap();
+    let refused = results[0].1.as_ref().unwrap_err().to_string();
+    assert!(refused.contains("would be inconsistent"), "{refused}");
+    assert_eq!(tails(&ctx, &bundle).await, first, "no copy recorded");
 
     // Confirmation marks exactly one tail and moves no balance.
     let before = (

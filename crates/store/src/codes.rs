@@ -183,6 +183,13 @@ pub enum EventKind {
     TokenRevoked,
     /// A write transaction made on behalf of an actor committed (see `audit`).
     Call,
+    /// The node shows funds on a swept deposit address (amount: its balance;
+    /// 0 once they are gone). Anyone may now replay the sweep that spent
+    /// it; RecoverFunds moves them.
+    DepositLate,
+    /// The node shows more on a settled Hub address than Hub's books (amount:
+    /// the surplus), e.g. a sweep confirmed a second time. Nothing is credited.
+    HubUnexpectedInbound,
 }
 
 impl EventKind {
@@ -210,6 +217,8 @@ impl EventKind {
             Self::TokenCreated => "token_created",
             Self::TokenRevoked => "token_revoked",
             Self::Call => "call",
+            Self::DepositLate => "deposit_late",
+            Self::HubUnexpectedInbound => "hub_unexpected_inbound",
         }
     }
 }

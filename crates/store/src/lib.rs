@@ -32,6 +32,7 @@ pub mod testing;
 mod tokens;
 mod tx;
 mod users;
+mod watch;
 mod withdrawals;
 
 use std::str::FromStr;

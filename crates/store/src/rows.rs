@@ -52,6 +52,19 @@ pub struct MonitoredAddress {
     pub balance: Amount,
 }
 
+/// An address Hub expects no funds on, as the monitor compares it with the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedAddress {
+    /// Internal id (of `user_address` or `hub_address`).
+    pub id: i64,
+    /// The address.
+    pub address: Address,
+    /// What Hub's books say it holds (0 for a swept deposit address).
+    pub balance: Amount,
+    /// The owner of a deposit address; `None` for a Hub address.
+    pub user_id: Option<i64>,
+}
+
 /// A row to append to the user-account ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountEntry {

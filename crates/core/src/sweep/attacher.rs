@@ -13,7 +13,7 @@ use hub_protocol::bundle::{BundleBuilder, Output};
 use hub_protocol::{Address, Hash, Transaction};
 use hub_store::{SweepRow, SweepState};
 
-use super::decide::{decide, on_tips, Decision, Observation, ObservedTail, OnTips};
+use super::decide::{decide, Decision, Observation, ObservedTail};
 use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
 use crate::{Cause, Hub, HubError};
@@ -21,6 +21,11 @@ use crate::{Cause, Hub, HubError};
 /// Recorded tails asked about consistency per sweep and tick, newest first:
 /// a bound on node calls however many copies of a sweep exist.
 const CONSISTENCY_CHECKS_MAX: usize = 16;
+/// Depth of the tip selection for a promotion: IRI's default max depth.
+/// A node walking with a non-zero alpha refuses a reference outside the
+/// future cone of its entry point ("reference transaction is too old"), so
+/// the entry point is put as deep as a node allows.
+const PROMOTION_DEPTH: u32 = 15;
 
 /// Who does the proof of work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +98,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
     let milestone = hub.node().get_node_info().await?.latest_milestone;
     let recorded = hub.store().read().await?.sweep_tails(sweep.id).await?;
     let hashes: Vec<Hash> = recorded.iter().map(|t| t.hash).collect();
-    let confirmed = included(hub, &hashes, &[milestone]).await?;
+    let confirmed = included(hub, &hashes, milestone).await?;
     let mut tails: Vec<ObservedTail> = recorded
         .iter()
         .zip(confirmed)
@@ -115,7 +120,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
         .filter(|t| t.recorded_at_ms.is_none())
         .map(|t| t.hash)
         .collect();
-    let third_confirmed = included(hub, &third_party, &[milestone]).await?;
+    let third_confirmed = included(hub, &third_party, milestone).await?;
     for (tail, confirmed) in tails
         .iter_mut()
         .filter(|t| t.recorded_at_ms.is_none())
@@ -184,7 +189,7 @@ async fn act(
             Err(e) => tracing::warn!(bundle = %sweep.bundle_hash, "promotion failed, reattaching: {e}"),
         }
     }
-    reattach(hub, config, sweep, &observed.recorded()).await
+    reattach(hub, config, sweep).await
 }
 
 /// Whether a tail may still confirm. A tail the node refuses to judge (it
@@ -202,12 +207,13 @@ async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
     }
 }
 
-/// `getInclusionStates(tails, tips)`, nothing asked for no tails.
-async fn included(hub: &Hub, tails: &[Hash], tips: &[Hash]) -> Result<Vec<bool>, HubError> {
+/// Whether each tail is confirmed (`getInclusionStates`), nothing asked
+/// for no tails.
+async fn included(hub: &Hub, tails: &[Hash], milestone: Hash) -> Result<Vec<bool>, HubError> {
     if tails.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(hub.node().get_inclusion_states(tails, tips).await?)
+    Ok(hub.node().get_inclusion_states(tails, &[milestone]).await?)
 }
 
 /// Records an attachment of the sweep (ours or a third party's).
@@ -261,23 +267,27 @@ async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
     Ok(hub.node().broadcast_transactions(attached).await?)
 }
 
-/// Attaches the sweep again on fresh tips and records the new tail, unless
-/// the tips already approve one of its attachments (see [`on_tips`]).
-async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: &[Hash]) -> Result<Action, HubError> {
+/// Attaches the sweep again on fresh tips, keeps it on the node, and
+/// broadcasts and records it only if the node judges it consistent. It is
+/// not when the tips already approve another copy (two copies in one cone
+/// spend the inputs twice): then that copy is on the walk and confirms
+/// without help, and this tick attaches nothing.
+async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
     let (trunk, branch) = hub.node().get_transactions_to_approve(config.depth, None).await?;
-    let approved = included(hub, recorded, &[trunk, branch]).await?;
-    let approved: Vec<(Hash, bool)> = recorded.iter().copied().zip(approved).collect();
-    if let OnTips::Promote(tail) = on_tips(&approved) {
-        promote(hub, config, tail).await?;
-        return Ok(Action::Promoted);
-    }
     let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
-    publish(hub, &attached).await?;
-    crash::at(CrashPoint::Broadcast);
     let tail = attached
         .first()
         .ok_or_else(|| HubError::internal(Cause::Bundle, "attachment returned no transaction"))?
         .hash();
+    hub.node().store_transactions(&attached).await?;
+    if !is_consistent(hub, tail).await? {
+        return Err(HubError::internal(
+            Cause::Concurrent,
+            format!("a new attachment on {trunk} and {branch} would be inconsistent (the tips may approve another copy); not broadcast"),
+        ));
+    }
+    hub.node().broadcast_transactions(&attached).await?;
+    crash::at(CrashPoint::Broadcast);
     record_tail(hub, sweep, tail).await?;
     crash::at(CrashPoint::Attached);
     tracing::info!(bundle = %sweep.bundle_hash, tail = %tail, "sweep attached");
@@ -290,7 +300,10 @@ fn promotion_address() -> Address {
 }
 
 async fn promote(hub: &Hub, config: &AttachConfig, tail: Hash) -> Result<(), HubError> {
-    let (trunk, branch) = hub.node().get_transactions_to_approve(0, Some(tail)).await?;
+    let (trunk, branch) = hub
+        .node()
+        .get_transactions_to_approve(PROMOTION_DEPTH, Some(tail))
+        .await?;
     let bundle = BundleBuilder::new(u64::try_from(hub.now_ms() / 1000).unwrap_or(0))
         .and_then(|b| b.output(Output::new(promotion_address(), 0)).build())
         .map_err(|e| HubError::internal(Cause::Bundle, e.to_string()))?;

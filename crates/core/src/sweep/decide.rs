@@ -7,9 +7,7 @@
 //! confirmed confirms the sweep; else the newest consistent attachment
 //! younger than the promotion age is promoted; else the sweep is
 //! reattached. Third-party attachments that are consistent are recorded as
-//! ours. When a reattachment's tips already approve one of the sweep's
-//! attachments, a second copy there could never confirm (its cone would
-//! spend the inputs twice), so that attachment is promoted instead.
+//! ours.
 
 use hub_protocol::Hash;
 
@@ -45,15 +43,6 @@ pub enum Decision {
     Reattach,
 }
 
-/// What to do once the reattachment's tips are known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnTips {
-    /// The tips approve this attachment: promote it rather than attach a doomed copy.
-    Promote(Hash),
-    /// Attach a new copy on the tips.
-    AttachNew,
-}
-
 impl ObservedTail {
     fn young(&self, now_ms: i64, max_promotion_age_ms: i64) -> bool {
         self.recorded_at_ms
@@ -67,15 +56,6 @@ impl Observation {
         self.tails
             .iter()
             .filter(|t| t.recorded_at_ms.is_none() && t.consistent == Some(true))
-            .map(|t| t.hash)
-            .collect()
-    }
-
-    /// Every tail that is (or is about to be) recorded.
-    pub fn recorded(&self) -> Vec<Hash> {
-        self.tails
-            .iter()
-            .filter(|t| t.recorded_at_ms.is_some() || t.consistent == Some(true))
             .map(|t| t.hash)
             .collect()
     }
@@ -93,15 +73,6 @@ pub fn decide(observed: &Observation, now_ms: i64, max_promotion_age_ms: i64) ->
         .chain(ours)
         .find(|t| t.consistent == Some(true) && t.young(now_ms, max_promotion_age_ms))
         .map_or(Decision::Reattach, |t| Decision::Promote(t.hash))
-}
-
-/// The choice once a reattachment's tips are known: `approved` says, for
-/// each recorded tail, whether the tips approve it.
-pub fn on_tips(approved: &[(Hash, bool)]) -> OnTips {
-    approved
-        .iter()
-        .find(|(_, approves)| *approves)
-        .map_or(OnTips::AttachNew, |(tail, _)| OnTips::Promote(*tail))
 }
 
 #[cfg(test)]
@@ -202,13 +173,5 @@ mod tests {
             ],
         };
         assert_eq!(observed.to_record(), vec![hash(2)]);
-        assert_eq!(observed.recorded(), vec![hash(1), hash(2)]);
-    }
-
-    #[test]
-    fn tips_that_approve_an_attachment_promote_it_instead_of_a_doomed_copy() {
-        assert_eq!(on_tips(&[]), OnTips::AttachNew);
-        assert_eq!(on_tips(&[(hash(1), false), (hash(2), false)]), OnTips::AttachNew);
-        assert_eq!(on_tips(&[(hash(1), false), (hash(2), true)]), OnTips::Promote(hash(2)));
     }
 }
