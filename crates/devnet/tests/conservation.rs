@@ -56,7 +56,7 @@ fn node() -> Arc<Node> {
             supply: 1_000_000,
             ..Genesis::default()
         },
-        data_dir: None,
+        ..NodeConfig::default()
     })
     .unwrap()
 }
