@@ -27,7 +27,7 @@ use crate::profile::{Limits, Profile};
 use crate::reply::Reply;
 
 /// IRI's refusal while the solid milestone lags (`API.INVALID_SUBTANGLE`).
-pub(crate) const INVALID_SUBTANGLE: &str = "This operation cannot be executed: The subtangle has not been updated yet.";
+const INVALID_SUBTANGLE: &str = "This operation cannot be executed: The subtangle has not been updated yet.";
 /// The version `getNodeInfo` reports: the IRI release this API imitates.
 const IRI_VERSION: &str = "1.8.6";
 /// The Java IRI 1.8.6's Docker image runs (Oracle Java 8u181).
@@ -163,19 +163,18 @@ impl Request {
 
 /// Reads a body as `API.process` does: a JSON object with a string `command`.
 pub(crate) fn read(body: &str) -> Result<Request, Reply> {
-    let mut params = json_object(body)?;
-    match params.get("command") {
-        None | Some(Value::Null) => Err(Reply::Error(
-            "COMMAND parameter has not been specified in the request.".into(),
-        )),
-        Some(Value::String(command)) => {
-            let command = command.clone();
-            params.insert("command".into(), Value::String(command.clone()));
-            Ok(Request { command, params })
+    let params = json_object(body)?;
+    let command = match params.get("command") {
+        None | Some(Value::Null) => {
+            return Err(Reply::Error(
+                "COMMAND parameter has not been specified in the request.".into(),
+            ))
         }
+        Some(Value::String(command)) => command.clone(),
         // `(String) request.get("command")` fails for any other value.
-        Some(other) => Err(Thrown::class_cast(other, JAVA_STRING).into()),
-    }
+        Some(other) => return Err(Thrown::class_cast(other, JAVA_STRING).into()),
+    };
+    Ok(Request { command, params })
 }
 
 /// `gson.fromJson(body, Map.class)`: an object, or IRI's refusal. Gson
