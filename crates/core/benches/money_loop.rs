@@ -81,7 +81,7 @@ async fn bed(tag: &str, mwm: u8) -> Bed {
     let devnet = Devnet::start(DevnetConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         milestone_interval_ms: MILESTONE_MS,
-        mwm: 9,
+        mwm: Some(9),
         ..DevnetConfig::default()
     })
     .await

@@ -1,6 +1,15 @@
 //! Faults the devnet can be told to show, switched at run time over the
 //! admin command `setFaults`, so tests can see how Hub behaves when its node
 //! misbehaves.
+//!
+//! Two kinds: faults of the transport (failures, delays, dropped
+//! broadcasts, paused milestones) and faults that change what the API
+//! answers, as a real node in that condition would: a solid milestone
+//! behind the latest (`behindMilestones`, `notSynced: lagging`) moves
+//! balances, inclusion states and the sync-gated commands to that
+//! milestone; a local snapshot with pruning (`prunedBelowMilestone`) makes
+//! old transactions unknown. Both are views: switching them off shows the
+//! whole node again, nothing is lost.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +20,8 @@ pub enum SyncFault {
     /// Synced.
     #[default]
     None,
-    /// The latest solid milestone lags one behind the latest milestone.
+    /// The latest solid milestone lags one behind the latest milestone
+    /// (the same as `behindMilestones: 1`).
     Lagging,
     /// Milestones carry a timestamp an hour old.
     Stale,
@@ -33,10 +43,28 @@ pub struct Faults {
     pub delay_ms: u64,
     /// `storeTransactions`/`broadcastTransactions` answer success but keep nothing.
     pub drop_broadcasts: bool,
+    /// The latest solid milestone is this many behind the latest (the
+    /// genesis milestone at most): balances, inclusion states and
+    /// `milestoneIndex` are those of the solid milestone, and from 2 on the
+    /// commands IRI gates on being synchronised refuse.
+    pub behind_milestones: u64,
+    /// A local snapshot with pruning at this milestone: transactions
+    /// confirmed by an older milestone are forgotten (`getTrytes` answers
+    /// all-`9`s, `findTransactions` does not list them, their inclusion
+    /// state is false) and `getNodeInfo` reports this index as
+    /// `milestoneStartIndex` and `lastSnapshottedMilestoneIndex`. 0 is off;
+    /// at most the latest solid milestone's index when set.
+    pub pruned_below_milestone: u64,
 }
 
 impl Faults {
-    /// Checks the ranges.
+    /// How many milestones the latest solid milestone is behind the latest.
+    pub fn solid_lag_milestones(&self) -> u64 {
+        let lagging = u64::from(self.not_synced == SyncFault::Lagging);
+        self.behind_milestones.max(lagging)
+    }
+
+    /// Checks the ranges that need no node state.
     pub fn validate(&self) -> Result<(), String> {
         for (name, rate) in [("failRate", self.fail_rate), ("delayRate", self.delay_rate)] {
             if !(0.0..=1.0).contains(&rate) {

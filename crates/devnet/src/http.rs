@@ -1,70 +1,85 @@
-//! The IRI JSON API over HTTP: `POST /` with `X-IOTA-API-Version`, JSON in
-//! and out, IRI's error style (`{"error": "..."}`, status 400), plus the
-//! devnet's own admin commands (`issueMilestone`, `fund`, `setFaults`,
-//! `getFaults`). Injected faults (failures, delays) are applied here, except
-//! to the fault commands themselves so a test can always switch them off.
+//! The API's HTTP transport, as IRI 1.8.6's `RestEasy` serves it: any
+//! method on any path is a request (`OPTIONS` the CORS preflight), the
+//! `X-IOTA-API-Version` header is required ("Invalid API Version"), a body
+//! longer than `maxBodyLength` is "Request too long", and every answer
+//! carries `duration` and IRI's CORS and keep-alive headers (`reply`).
+//! Injected faults (failures, delays) are applied here, except to the
+//! fault commands themselves so a test can always switch them off.
+//!
+//! `tower-http`'s `CorsLayer` is not used: it answers a preflight only when
+//! `Access-Control-Request-Method` is present, adds `Vary` and
+//! `Access-Control-Allow-Methods`, and cannot add IRI's `Allow` header, so
+//! it cannot give IRI's answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use hub_node::api::{self, API_VERSION_HEADER};
-use hub_protocol::address::ChecksumPolicy;
-use hub_protocol::{Address, Hash, Tag, Transaction};
+use axum::Router;
+use hub_node::api::API_VERSION_HEADER;
 use rand::Rng;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
-use crate::faults::Faults;
-use crate::node::{Node, MAX_LIST};
+use crate::commands::{self, Api};
+use crate::node::Node;
+use crate::profile::{Limits, Profile};
+use crate::reply::Reply;
 
-/// Largest request body accepted (a full batch of transactions fits).
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The methods IRI's preflight answer allows.
+const ALLOWED_METHODS: &str = "GET,HEAD,POST,PUT,DELETE,TRACE,OPTIONS,CONNECT,PATCH";
+/// The request headers IRI's preflight answer allows.
+const ALLOWED_HEADERS: &str = "User-Agent, Origin, X-Requested-With, Content-Type, Accept, X-IOTA-API-Version";
+/// UTF-8 bytes that make at least one Java `char` (UTF-16 code unit): a
+/// body of more than `max_body_chars` times this is too long uncounted, so
+/// nothing larger is read.
+const MAX_UTF8_BYTES_PER_JAVA_CHAR: usize = 3;
 
-/// The router serving `node`.
-pub fn router(node: Arc<Node>) -> Router {
-    Router::new()
-        .route("/", post(handle))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(node)
+/// The router serving `node` as a `profile` node within `limits`.
+pub fn router(node: Arc<Node>, profile: Profile, limits: Limits) -> Router {
+    let api = Arc::new(Api { node, profile, limits });
+    Router::new().fallback(handle).with_state(api)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-async fn handle(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> Response {
-    let started = Instant::now();
-    if !headers.contains_key(API_VERSION_HEADER) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Invalid API Version: the X-IOTA-API-Version header is required",
-        );
+async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
+    if request.method() == Method::OPTIONS {
+        return preflight();
     }
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(Value::Object(map)) => Value::Object(map),
-        Ok(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request: the body must be a JSON object",
-            )
-        }
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}")),
+    let started = Instant::now();
+    let reply = answer(&api, request).await;
+    reply.into_http(started.elapsed().as_millis() as u64)
+}
+
+/// IRI's answer to `OPTIONS`: empty, allowing every method and its headers.
+fn preflight() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOWED_HEADERS),
+    );
+    response
+}
+
+async fn answer(api: &Api, request: Request) -> Reply {
+    if !request.headers().contains_key(API_VERSION_HEADER) {
+        return Reply::Error("Invalid API Version".into());
+    }
+    let body = match read_body(request.into_body(), api.limits.max_body_chars).await {
+        Some(body) => body,
+        None => return Reply::Error("Request too long".into()),
     };
-    let Some(command) = request.get("command").and_then(Value::as_str).map(str::to_string) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "COMMAND parameter has not been specified in the request.",
-        );
+    let request = match commands::read(&body) {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
     };
-    if !matches!(command.as_str(), "setFaults" | "getFaults") {
-        let faults = node.faults();
+    if !request.is_fault_switch() {
+        let faults = api.node.faults();
         let (fail, delay) = {
             let mut rng = rand::thread_rng();
             (rng.gen_bool(faults.fail_rate), rng.gen_bool(faults.delay_rate))
@@ -73,195 +88,19 @@ async fn handle(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) 
             tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
         }
         if fail {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure");
+            return Reply::Exception(Some("injected failure".into()));
         }
     }
-    match dispatch(&node, &command, request).await {
-        Ok(Value::Object(mut reply)) => {
-            reply.insert("duration".into(), json!(started.elapsed().as_millis() as u64));
-            (StatusCode::OK, Json(Value::Object(reply))).into_response()
-        }
-        Ok(other) => (StatusCode::OK, Json(other)).into_response(),
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
-    }
+    commands::run(api, request).await
 }
 
-fn parse<T: DeserializeOwned>(command: &str, request: Value) -> Result<T, String> {
-    serde_json::from_value(request).map_err(|e| format!("Invalid parameters for {command}: {e}"))
-}
-
-fn check_list(field: &str, len: usize) -> Result<(), String> {
-    if len > MAX_LIST {
-        return Err(format!("Invalid {field} input: at most {MAX_LIST} items"));
-    }
-    Ok(())
-}
-
-fn hashes(field: &str, raw: &[String]) -> Result<Vec<Hash>, String> {
-    check_list(field, raw.len())?;
-    raw.iter()
-        .map(|h| Hash::from_trytes(h).map_err(|e| format!("Invalid {field} input: {e}")))
-        .collect()
-}
-
-fn addresses(field: &str, raw: &[String]) -> Result<Vec<Address>, String> {
-    check_list(field, raw.len())?;
-    raw.iter()
-        .map(|a| Address::parse(a, ChecksumPolicy::Optional).map_err(|e| format!("Invalid {field} input: {e}")))
-        .collect()
-}
-
-fn transactions(raw: &[String]) -> Result<Vec<Transaction>, String> {
-    check_list("trytes", raw.len())?;
-    raw.iter()
-        .enumerate()
-        .map(|(i, t)| Transaction::from_trytes(t).map_err(|e| format!("Invalid trytes input: transaction {i}: {e}")))
-        .collect()
-}
-
-fn trytes_reply(txs: &[Option<Transaction>]) -> Value {
-    let null = "9".repeat(hub_protocol::transaction::TRANSACTION_TRYTES);
-    json!({ "trytes": txs.iter().map(|t| t.as_ref().map_or_else(|| null.clone(), Transaction::to_trytes)).collect::<Vec<_>>() })
-}
-
-#[derive(Deserialize)]
-struct Fund {
-    address: String,
-    #[serde(deserialize_with = "api::number_or_string")]
-    amount: u64,
-}
-
-async fn dispatch(node: &Arc<Node>, command: &str, request: Value) -> Result<Value, String> {
-    match command {
-        "getNodeInfo" => {
-            let info = node.info();
-            Ok(serde_json::to_value(api::NodeInfoReply {
-                app_name: "Hub devnet".into(),
-                app_version: env!("CARGO_PKG_VERSION").into(),
-                latest_milestone: info.latest.hash.to_string(),
-                latest_milestone_index: info.latest.index,
-                latest_solid_subtangle_milestone: info.solid.hash.to_string(),
-                latest_solid_subtangle_milestone_index: info.solid.index,
-                milestone_start_index: info.start_index,
-                neighbors: 0,
-                time: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64),
-                tips: info.tips as u64,
-                transactions_to_request: 0,
-            })
-            .expect("serialisable"))
-        }
-        "getTips" => Ok(json!({ "hashes": node.tips().iter().map(ToString::to_string).collect::<Vec<_>>() })),
-        "getTransactionsToApprove" => {
-            let r: api::GetTransactionsToApprove = parse(command, request)?;
-            let reference = r
-                .reference
-                .map(|h| Hash::from_trytes(&h).map_err(|e| format!("Invalid reference input: {e}")))
-                .transpose()?;
-            let (trunk, branch) = node.transactions_to_approve(r.depth, reference)?;
-            Ok(json!({ "trunkTransaction": trunk.to_string(), "branchTransaction": branch.to_string() }))
-        }
-        "attachToTangle" => {
-            let r: api::AttachToTangle = parse(command, request)?;
-            let trunk =
-                Hash::from_trytes(&r.trunk_transaction).map_err(|e| format!("Invalid trunkTransaction input: {e}"))?;
-            let branch = Hash::from_trytes(&r.branch_transaction)
-                .map_err(|e| format!("Invalid branchTransaction input: {e}"))?;
-            let attached = node
-                .attach(trunk, branch, r.min_weight_magnitude, transactions(&r.trytes)?)
-                .await?;
-            Ok(json!({ "trytes": attached.iter().map(Transaction::to_trytes).collect::<Vec<_>>() }))
-        }
-        "interruptAttachingToTangle" => {
-            node.interrupt_attaching();
-            Ok(json!({}))
-        }
-        "storeTransactions" | "broadcastTransactions" => {
-            let r: api::Trytes = parse(command, request)?;
-            node.store(transactions(&r.trytes)?)?;
-            Ok(json!({}))
-        }
-        "findTransactions" => {
-            let r: api::FindTransactions = parse(command, request)?;
-            if r.addresses.is_none() && r.bundles.is_none() && r.tags.is_none() && r.approvees.is_none() {
-                return Err(
-                    "Invalid parameters for findTransactions: give addresses, bundles, tags or approvees".into(),
-                );
-            }
-            let tags = r
-                .tags
-                .unwrap_or_default()
-                .iter()
-                .map(|t| Tag::from_trytes_padded(t).map_err(|e| format!("Invalid tags input: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            check_list("tags", tags.len())?;
-            let found = node.find(
-                &addresses("addresses", &r.addresses.unwrap_or_default())?,
-                &hashes("bundles", &r.bundles.unwrap_or_default())?,
-                &tags,
-                &hashes("approvees", &r.approvees.unwrap_or_default())?,
-            );
-            Ok(json!({ "hashes": found.iter().map(ToString::to_string).collect::<Vec<_>>() }))
-        }
-        "getTrytes" => {
-            let r: api::GetTrytes = parse(command, request)?;
-            Ok(trytes_reply(&node.trytes(&hashes("hashes", &r.hashes)?)))
-        }
-        "getBalances" => {
-            let r: api::GetBalances = parse(command, request)?;
-            if let Some(threshold) = r.threshold {
-                if threshold > 100 {
-                    return Err(format!("Illegal 'threshold': {threshold} (must be 0 to 100)"));
-                }
-            }
-            let tips = r.tips.as_deref().map(|t| hashes("tips", t)).transpose()?;
-            let (balances, references, index) =
-                node.balances(&addresses("addresses", &r.addresses)?, tips.as_deref())?;
-            Ok(json!({
-                "balances": balances.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "references": references.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "milestoneIndex": index,
-            }))
-        }
-        "getInclusionStates" => {
-            let r: api::GetInclusionStates = parse(command, request)?;
-            let tips = r.tips.as_deref().map(|t| hashes("tips", t)).transpose()?;
-            let states = node.inclusion_states(&hashes("transactions", &r.transactions)?, tips.as_deref())?;
-            Ok(json!({ "states": states }))
-        }
-        "wereAddressesSpentFrom" => {
-            let r: api::Addresses = parse(command, request)?;
-            Ok(json!({ "states": node.were_spent(&addresses("addresses", &r.addresses)?) }))
-        }
-        "checkConsistency" => {
-            let r: api::CheckConsistency = parse(command, request)?;
-            let (state, info) = node.check_consistency(&hashes("tails", &r.tails)?)?;
-            Ok(json!({ "state": state, "info": info }))
-        }
-        "issueMilestone" => {
-            let node = node.clone();
-            let milestone = tokio::task::spawn_blocking(move || node.issue_milestone())
-                .await
-                .map_err(|e| e.to_string())??;
-            Ok(json!({ "milestoneIndex": milestone.index, "milestone": milestone.hash.to_string() }))
-        }
-        "fund" => {
-            let r: Fund = parse(command, request)?;
-            let address = Address::parse(&r.address, ChecksumPolicy::Optional)
-                .map_err(|e| format!("Invalid address input: {e}"))?;
-            let receipt = node.fund(address, r.amount).await?;
-            Ok(json!({ "bundle": receipt.bundle.to_string(), "tail": receipt.tail.to_string() }))
-        }
-        "setFaults" => {
-            let mut request = request;
-            if let Value::Object(map) = &mut request {
-                map.remove("command");
-            }
-            let faults: Faults = parse(command, request)?;
-            Ok(serde_json::to_value(node.set_faults(faults)?).expect("serialisable"))
-        }
-        "getFaults" => Ok(serde_json::to_value(node.faults()).expect("serialisable")),
-        other => Err(format!("Command [{other}] is unknown")),
-    }
+/// The body as Java reads it (UTF-8, malformed bytes replaced), or `None`
+/// if longer than `max_body_chars` UTF-16 code units. A body that cannot
+/// be read to its end is treated as too long: the only failure a complete
+/// request meets is the byte bound.
+async fn read_body(body: Body, max_body_chars: usize) -> Option<String> {
+    let max_bytes = max_body_chars.saturating_mul(MAX_UTF8_BYTES_PER_JAVA_CHAR);
+    let bytes = axum::body::to_bytes(body, max_bytes).await.ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (text.encode_utf16().count() <= max_body_chars).then_some(text)
 }

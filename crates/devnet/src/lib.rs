@@ -10,20 +10,34 @@
 //! faults can be switched on at run time; everything persists in a data
 //! directory.
 //!
+//! Its HTTP API is IRI 1.8.6's: the same commands, parameters read as
+//! strictly, the same refusals in the same words and kinds of answer, the
+//! same limits and headers, for a [`Profile`] (IRI's testnet or mainnet
+//! settings).
+//!
 //! Modules: `tangle` (storage and indexes), `ledger` (balances and the
-//! consistency rule), `node` (the state and the IRI commands),
+//! consistency rule), `node` (the state and the rules of each command),
+//! `view` (the state as of the solid milestone, minus what pruning forgot),
 //! `coordinator` (milestones), `faucet` (payments from the genesis),
-//! `persist` (files), `http` (the API), `faults`.
+//! `persist` (files), `profile` (network settings and API limits), `http`
+//! (the transport), `commands` (IRI's commands and the devnet's own),
+//! `params` (IRI's parameter reading), `reply` (IRI's kinds of answer),
+//! `faults`.
 
+mod commands;
 mod coordinator;
 mod faucet;
 pub mod faults;
 pub mod http;
 pub mod ledger;
 pub mod node;
+mod params;
 pub mod persist;
+pub mod profile;
+mod reply;
 pub mod tangle;
 mod walk;
+mod view;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +47,7 @@ use std::time::Duration;
 pub use faults::{Faults, SyncFault};
 pub use node::{FundReceipt, Milestone, Node, NodeConfig, WalkRules};
 pub use persist::Genesis;
+pub use profile::{Limits, Profile};
 
 /// How to run a devnet.
 #[derive(Debug, Clone)]
@@ -41,8 +56,12 @@ pub struct DevnetConfig {
     pub listen: SocketAddr,
     /// Data directory; `None` keeps everything in memory.
     pub data_dir: Option<PathBuf>,
-    /// Minimum weight magnitude.
-    pub mwm: u8,
+    /// The IRI network settings imitated.
+    pub profile: Profile,
+    /// Minimum weight magnitude; `None` takes the profile's.
+    pub mwm: Option<u8>,
+    /// API limits; `None` takes the profile's (IRI's defaults).
+    pub limits: Option<Limits>,
     /// Milestone interval; 0 issues milestones only on demand.
     pub milestone_interval_ms: u64,
     /// Genesis allocation for a new data directory.
@@ -50,12 +69,15 @@ pub struct DevnetConfig {
 }
 
 impl Default for DevnetConfig {
-    /// 127.0.0.1:14265, in memory, MWM 9, a milestone every 5 s, the default genesis.
+    /// 127.0.0.1:14265, in memory, the development profile (MWM 9, IRI's
+    /// limits), a milestone every 5 s, the default genesis.
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 14265)),
             data_dir: None,
-            mwm: 9,
+            profile: Profile::default(),
+            mwm: None,
+            limits: None,
             milestone_interval_ms: 5_000,
             genesis: Genesis::default(),
         }
@@ -74,17 +96,19 @@ pub struct Devnet {
 impl Devnet {
     /// Opens the node, binds the listener and starts the coordinator.
     pub async fn start(config: DevnetConfig) -> Result<Self, String> {
-        if config.mwm == 0 || config.mwm > hub_pow::MAX_MIN_WEIGHT_MAGNITUDE {
+        let profile = config.profile;
+        let mwm = config.mwm.unwrap_or(profile.mwm());
+        if mwm == 0 || mwm > hub_pow::MAX_MIN_WEIGHT_MAGNITUDE {
             return Err(format!(
                 "mwm must be between 1 and {}",
                 hub_pow::MAX_MIN_WEIGHT_MAGNITUDE
             ));
         }
         let node_config = NodeConfig {
-            mwm: config.mwm,
+            mwm,
             genesis: config.genesis.clone(),
             data_dir: config.data_dir.clone(),
-            max_depth: node::MAX_DEPTH,
+            max_depth: profile.max_depth(),
         };
         let node = tokio::task::spawn_blocking(move || Node::open(node_config))
             .await
@@ -94,7 +118,7 @@ impl Devnet {
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let (shutdown, mut stop_server) = tokio::sync::watch::channel(false);
-        let app = http::router(node.clone());
+        let app = http::router(node.clone(), profile, config.limits.unwrap_or(profile.limits()));
         let server = tokio::spawn(async move {
             let stop = async move {
                 let _ = stop_server.wait_for(|stop| *stop).await;

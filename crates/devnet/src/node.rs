@@ -12,6 +12,7 @@
 //! and payments from the genesis the `faucet`'s; both work on this state and
 //! store through these rules.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,14 +28,12 @@ pub use crate::faucet::FundReceipt;
 use crate::faults::{Faults, SyncFault};
 use crate::ledger::{BundleEffect, Ledger};
 use crate::persist::{Genesis, Log};
+use crate::profile::Profile;
 use crate::tangle::Tangle;
 use crate::walk::Validator;
 pub use crate::walk::WalkRules;
+use crate::view;
 
-/// The most items any list parameter may hold.
-pub const MAX_LIST: usize = 10_000;
-/// IRI's default `--max-depth`.
-pub const MAX_DEPTH: u32 = 15;
 /// The devnet's walk alpha. IRI 1.8.6 nodes default to 0 (a uniform walk);
 /// the devnet's coordinator walks with a strong preference for heavy
 /// approvers, so a transaction off the main walk reliably stays off it
@@ -63,7 +62,20 @@ pub struct NodeConfig {
     pub max_depth: u32,
 }
 
-/// What `getNodeInfo` reports.
+impl Default for NodeConfig {
+    /// The development profile's weight and depth, the default genesis, in memory.
+    fn default() -> Self {
+        let profile = Profile::default();
+        Self {
+            mwm: profile.mwm(),
+            genesis: Genesis::default(),
+            data_dir: None,
+            max_depth: profile.max_depth(),
+        }
+    }
+}
+
+/// What `getNodeInfo` reports of the node's state, faults applied.
 #[derive(Debug, Clone)]
 pub struct Info {
     /// Latest milestone.
@@ -72,8 +84,50 @@ pub struct Info {
     pub solid: Milestone,
     /// Number of tips.
     pub tips: usize,
-    /// Milestone index the history starts at.
-    pub start_index: u64,
+    /// The first milestone held (IRI's `milestoneStartIndex`: after the
+    /// genesis, or the pruning snapshot's; -1 if none).
+    pub start_index: i64,
+    /// The milestone of the snapshot the history starts from (IRI's
+    /// `lastSnapshottedMilestoneIndex`: the genesis, or the pruning snapshot's).
+    pub snapshot_index: u64,
+    /// Whether a pruning snapshot is in force.
+    pub pruning: bool,
+    /// Transactions stored.
+    pub transactions: usize,
+}
+
+impl Info {
+    /// Whether IRI would call the node synchronised: the solid milestone at
+    /// most one behind the latest (`API.isNodeSynchronized`, which allows
+    /// "one milestone delta as a headroom").
+    pub fn synchronized(&self) -> bool {
+        self.latest.index - self.solid.index < 2
+    }
+}
+
+/// Why `attachToTangle` returned no transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachError {
+    /// `interruptAttachingToTangle` stopped the proof of work (IRI then
+    /// answers an empty list).
+    Interrupted,
+    /// The attachment cannot be made, with IRI's message.
+    Refused(String),
+}
+
+impl std::fmt::Display for AttachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Interrupted => f.write_str("attachToTangle was interrupted"),
+            Self::Refused(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<AttachError> for String {
+    fn from(error: AttachError) -> Self {
+        error.to_string()
+    }
 }
 
 /// Everything behind the node's mutex.
@@ -150,14 +204,25 @@ impl Node {
         self.mwm
     }
 
+    /// The deepest `getTransactionsToApprove` depth accepted.
+    pub fn max_depth(&self) -> u32 {
+        self.walk.max_depth
+    }
+
     /// What `getNodeInfo` reports, faults applied.
     pub fn info(&self) -> Info {
         let state = self.lock();
+        let latest = state.latest();
+        let cut = state.faults.pruned_below_milestone;
+        let first_after_genesis = if latest.index >= 1 { 1 } else { -1 };
         Info {
-            latest: state.latest(),
+            latest,
             solid: state.solid(),
             tips: state.tangle.tip_count(),
-            start_index: 0,
+            start_index: if cut > 0 { cut as i64 } else { first_after_genesis },
+            snapshot_index: cut,
+            pruning: cut > 0,
+            transactions: state.tangle.len(),
         }
     }
 
@@ -175,26 +240,43 @@ impl Node {
         self.lock().select_tips(&self.walk, depth, reference)
     }
 
-    /// `attachToTangle`: chains `trytes` (last index first, as IRI takes
-    /// them) onto trunk and branch with proof of work; returns them tail
-    /// first, as IRI does.
+    /// `attachToTangle`: chains `transactions` (any order) onto trunk and
+    /// branch with proof of work, as IRI 1.8.6 does: sorted by
+    /// `currentIndex`, highest first, each approving the one attached
+    /// before it; returns them in the reverse order, tail first. Nothing
+    /// given, nothing done (IRI answers an empty list).
+    ///
+    /// A weight below the node's is refused with IRI's "Invalid transaction
+    /// hash": IRI does the work and then finds the result below its own
+    /// minimum, which only luck avoids. A weight above what the devnet's
+    /// proof of work can reach is refused as IRI refuses one above 243.
     pub async fn attach(
         &self,
         trunk: Hash,
         branch: Hash,
         mwm: u8,
-        wire: Vec<Transaction>,
-    ) -> Result<Vec<Transaction>, String> {
-        if mwm < self.mwm || mwm > hub_pow::MAX_MIN_WEIGHT_MAGNITUDE {
-            return Err(format!(
-                "Invalid minWeightMagnitude: must be between {} and {}",
-                self.mwm,
-                hub_pow::MAX_MIN_WEIGHT_MAGNITUDE
-            ));
+        transactions: Vec<Transaction>,
+    ) -> Result<Vec<Transaction>, AttachError> {
+        if transactions.is_empty() {
+            return Ok(Vec::new());
         }
-        if wire.is_empty() || wire.len() > MAX_LIST {
-            return Err(format!("trytes must hold 1 to {MAX_LIST} transactions"));
+        if mwm < self.mwm {
+            return Err(AttachError::Refused("Invalid transaction hash".into()));
         }
+        if mwm > hub_pow::MAX_MIN_WEIGHT_MAGNITUDE {
+            return Err(AttachError::Refused(format!("Invalid min weight magnitude: {mwm}")));
+        }
+        if transactions
+            .iter()
+            .any(|tx| tx.value.get() != 0 && !tx.address.last_trit_is_zero())
+        {
+            return Err(AttachError::Refused("Invalid transaction address".into()));
+        }
+        // IRI's stable sort, highest index first, is its chaining order;
+        // `attach_bundle` chains from the end of its slice.
+        let mut in_index_order = transactions;
+        in_index_order.sort_by_key(|tx| Reverse(tx.current_index.get()));
+        in_index_order.reverse();
         let cancel = Cancel::default();
         let id = {
             let mut attaching = self.attaching.lock().unwrap_or_else(|p| p.into_inner());
@@ -203,7 +285,6 @@ impl Node {
             attaching.1.insert(id, cancel.clone());
             id
         };
-        let in_index_order: Vec<Transaction> = wire.into_iter().rev().collect();
         let options = AttachOptions {
             min_weight_magnitude: mwm,
             threads: 0,
@@ -213,12 +294,12 @@ impl Node {
         let result =
             tokio::task::spawn_blocking(move || attach_bundle(&in_index_order, trunk, branch, &options, &job_cancel))
                 .await
-                .map_err(|e| format!("proof of work failed: {e}"))?;
+                .map_err(|e| AttachError::Refused(format!("proof of work failed: {e}")))?;
         self.attaching.lock().unwrap_or_else(|p| p.into_inner()).1.remove(&id);
         match result {
             Ok(Some(attached)) => Ok(attached),
-            Ok(None) => Err("attachToTangle was interrupted".into()),
-            Err(e) => Err(e.to_string()),
+            Ok(None) => Err(AttachError::Interrupted),
+            Err(e) => Err(AttachError::Refused(e.to_string())),
         }
     }
 
@@ -232,8 +313,8 @@ impl Node {
     /// `storeTransactions` / `broadcastTransactions`: checks every
     /// transaction, then stores all of them or none.
     pub fn store(&self, txs: Vec<Transaction>) -> Result<(), String> {
-        if txs.is_empty() || txs.len() > MAX_LIST {
-            return Err(format!("trytes must hold 1 to {MAX_LIST} transactions"));
+        if txs.is_empty() {
+            return Ok(());
         }
         let now = now_ms() as i64;
         let genesis_time_s = self.lock().genesis_time_s;
@@ -288,7 +369,8 @@ impl Node {
         Ok((hash, tx))
     }
 
-    /// `findTransactions`: lists intersected, items within a list united.
+    /// `findTransactions`: lists intersected, items within a list united;
+    /// what pruning forgot is not listed.
     pub fn find(&self, addresses: &[Address], bundles: &[Hash], tags: &[Tag], approvees: &[Hash]) -> Vec<Hash> {
         let state = self.lock();
         let tangle = &state.tangle;
@@ -304,63 +386,61 @@ impl Node {
         .unwrap_or_default();
         let mut hashes: Vec<(u64, Hash)> = found
             .into_iter()
+            .filter(|h| !view::forgotten(&state, h))
             .filter_map(|h| tangle.get(&h).map(|s| (s.seq, h)))
             .collect();
         hashes.sort();
         hashes.into_iter().map(|(_, h)| h).collect()
     }
 
-    /// `getTrytes`: `None` for unknown hashes.
+    /// `getTrytes`: `None` for unknown hashes and for what pruning forgot.
     pub fn trytes(&self, hashes: &[Hash]) -> Vec<Option<Transaction>> {
         let state = self.lock();
         hashes
             .iter()
-            .map(|h| state.tangle.get(h).map(|s| s.tx.clone()))
+            .map(|h| {
+                let known = state.tangle.get(h).filter(|_| !view::forgotten(&state, h));
+                known.map(|s| s.tx.clone())
+            })
             .collect()
     }
 
-    /// `getBalances`: confirmed balances at the latest milestone; returns
-    /// (balances, references, milestone index).
+    /// `getBalances` as IRI 1.8.6 answers it: the confirmed balances at the
+    /// latest solid milestone, plus, with `tips` (empty means none), the
+    /// changes of the bundles their past cones add; returns (balances,
+    /// references: the tips or the solid milestone, the solid milestone's
+    /// index). `Err` with IRI's message for an unknown tip or tips whose
+    /// cones would overdraw an address or hold an invalid bundle.
     pub fn balances(&self, addresses: &[Address], tips: Option<&[Hash]>) -> Result<(Vec<u64>, Vec<Hash>, u64), String> {
-        let state = self.lock();
-        let latest = state.latest();
-        let references = match tips {
-            Some(tips) => {
-                if let Some(unknown) = tips.iter().find(|t| !state.tangle.contains(t)) {
-                    return Err(format!("Tip {unknown} is not known"));
-                }
-                tips.to_vec()
-            }
-            None => vec![latest.hash],
+        let mut state = self.lock();
+        let solid = state.solid();
+        let tips = tips.filter(|tips| !tips.is_empty());
+        let changes = match tips {
+            Some(tips) => view::tips_changes(&mut state, tips, solid.index).map_err(|refusal| refusal.to_string())?,
+            None => HashMap::new(),
         };
-        let balances = addresses.iter().map(|a| state.ledger.balance(a)).collect();
-        Ok((balances, references, latest.index))
+        let balances = addresses
+            .iter()
+            .map(|a| {
+                let balance = view::balance_at(&state, a, solid.index) + changes.get(a).copied().unwrap_or(0);
+                u64::try_from(balance).expect("tips_changes refuses any overdraft")
+            })
+            .collect();
+        let references = tips.map_or_else(|| vec![solid.hash], <[Hash]>::to_vec);
+        Ok((balances, references, solid.index))
     }
 
-    /// `getInclusionStates`: whether each transaction is in the past cone of
-    /// a tip (for a milestone tip: confirmed by it or an earlier milestone).
-    pub fn inclusion_states(&self, transactions: &[Hash], tips: Option<&[Hash]>) -> Result<Vec<bool>, String> {
+    /// `getInclusionStates` as IRI 1.8.6 answers it: whether each
+    /// transaction is confirmed by the latest solid milestone or an earlier
+    /// one (IRI dropped the `tips` parameter). Unknown and forgotten
+    /// transactions are not.
+    pub fn inclusion_states(&self, transactions: &[Hash]) -> Vec<bool> {
         let state = self.lock();
-        let latest = state.latest().hash;
-        let tips = tips.map_or_else(|| vec![latest], <[Hash]>::to_vec);
-        let mut bound: u64 = 0;
-        let mut cones: HashSet<Hash> = HashSet::new();
-        for tip in &tips {
-            if !state.tangle.contains(tip) {
-                return Err(format!("One of the tips is absent: {tip}"));
-            }
-            match state.milestone_by_hash.get(tip) {
-                Some(index) => bound = bound.max(*index),
-                None => {
-                    bound = bound.max(state.milestones.len() as u64 - 1);
-                    cones.extend(state.tangle.unconfirmed_cone(&[*tip], &HashSet::new()));
-                }
-            }
-        }
-        Ok(transactions
+        let solid = state.solid().index;
+        transactions
             .iter()
-            .map(|h| state.tangle.confirmed_by(h).is_some_and(|m| m <= bound && !h.is_null()) || cones.contains(h))
-            .collect())
+            .map(|h| view::confirmed_by_solid(&state, h, solid))
+            .collect()
     }
 
     /// `wereAddressesSpentFrom`: spent by a confirmed bundle, or by any valid
@@ -407,11 +487,19 @@ impl Node {
     }
 
     /// Replaces the faults in force. Switching to `stale` issues a milestone
-    /// at once so the effect is visible immediately.
+    /// at once so the effect is visible immediately. A pruning snapshot
+    /// must not be above the solid milestone the new faults give.
     pub fn set_faults(&self, faults: Faults) -> Result<Faults, String> {
         faults.validate()?;
         let stale_now = {
             let mut state = self.lock();
+            let solid_index = state.latest().index.saturating_sub(faults.solid_lag_milestones());
+            if faults.pruned_below_milestone > solid_index {
+                return Err(format!(
+                    "prunedBelowMilestone must be at most the latest solid milestone index {solid_index}, got {}",
+                    faults.pruned_below_milestone
+                ));
+            }
             let was_stale = state.faults.not_synced == SyncFault::Stale;
             state.faults = faults.clone();
             faults.not_synced == SyncFault::Stale && !was_stale
@@ -441,6 +529,14 @@ fn united<'t, T>(items: &[T], index: impl Fn(&T) -> &'t [Hash]) -> Option<HashSe
 }
 
 impl State {
+    /// The latest solid milestone: the latest one, or as many behind it as
+    /// the faults say (never before the genesis).
+    pub(crate) fn solid(&self) -> Milestone {
+        let latest = self.latest();
+        let index = latest.index.saturating_sub(self.faults.solid_lag_milestones());
+        self.milestones[index as usize]
+    }
+
     /// The state of a new node: the genesis ledger, the genesis milestone
     /// and an empty tangle.
     fn genesis(genesis: &Genesis, genesis_time_s: u64) -> Result<Self, String> {

@@ -50,14 +50,13 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn node() -> Arc<Node> {
     Node::open(NodeConfig {
-        max_depth: hub_devnet::node::MAX_DEPTH,
         mwm: 5,
         genesis: Genesis {
             addresses: 3,
             supply: 1_000_000,
             ..Genesis::default()
         },
-        data_dir: None,
+        ..NodeConfig::default()
     })
     .unwrap()
 }

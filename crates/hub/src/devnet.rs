@@ -3,9 +3,11 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
-use clap::{Args, Subcommand};
-use hub_devnet::{Devnet, DevnetConfig};
+use clap::builder::PossibleValue;
+use clap::{Args, Subcommand, ValueEnum};
+use hub_devnet::{Devnet, DevnetConfig, Profile};
 use hub_node::{Client, ClientConfig};
 use serde_json::json;
 
@@ -20,12 +22,37 @@ pub struct DevnetArgs {
     /// Keep the tangle, ledger and milestones here across restarts (default: in memory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Minimum weight magnitude of proof of work.
-    #[arg(long, default_value_t = DevnetConfig::default().mwm)]
-    mwm: u8,
+    /// The IRI 1.8.6 network settings to imitate.
+    #[arg(long, value_enum, default_value_t = ProfileArg(Profile::default()))]
+    profile: ProfileArg,
+    /// Minimum weight magnitude of proof of work (default: the profile's, 9 development, 14 mainnet).
+    #[arg(long)]
+    mwm: Option<u8>,
     /// Milestone interval in ms (0 = only on demand, via the `issueMilestone` command).
     #[arg(long, default_value_t = DevnetConfig::default().milestone_interval_ms)]
     milestone_interval_ms: u64,
+}
+
+/// A [`Profile`] on the command line; names and help come from the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProfileArg(Profile);
+
+static PROFILE_ARGS: LazyLock<Vec<ProfileArg>> = LazyLock::new(|| Profile::ALL.into_iter().map(ProfileArg).collect());
+
+impl ValueEnum for ProfileArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PROFILE_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.summary()))
+    }
+}
+
+impl std::fmt::Display for ProfileArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,6 +90,7 @@ pub fn run(args: DevnetArgs, out: &mut dyn Write) -> Result<(), String> {
             let config = DevnetConfig {
                 listen: args.listen,
                 data_dir: args.data_dir,
+                profile: args.profile.0,
                 mwm: args.mwm,
                 milestone_interval_ms: args.milestone_interval_ms,
                 ..DevnetConfig::default()

@@ -40,6 +40,22 @@ impl Net {
         self.client.call_raw(command, &body).await
     }
 
+    /// Sends `body` with `command` set and IRI's header straight over HTTP
+    /// (no client in between): the status and the reply, whatever its kind.
+    pub async fn iri(&self, command: &str, body: Value) -> (u16, Value) {
+        let mut body = body;
+        body["command"] = json!(command);
+        let response = reqwest::Client::new()
+            .post(self.devnet.url())
+            .header("X-IOTA-API-Version", "1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
     pub async fn milestone(&self) -> u64 {
         let reply = self.admin("issueMilestone", json!({})).await.unwrap();
         reply["milestoneIndex"].as_u64().unwrap()
@@ -132,4 +148,14 @@ pub fn now_s() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// Asserts an IRI refusal: HTTP 400 with `{"error"}` or 500 with
+/// `{"exception"}` saying `message`, and `duration`, as every answer has.
+pub fn assert_refused(answer: &(u16, Value), status: u16, message: &str) {
+    let (got, reply) = answer;
+    let key = if status == 400 { "error" } else { "exception" };
+    assert_eq!(*got, status, "{reply}");
+    assert_eq!(reply[key].as_str(), Some(message), "{reply}");
+    assert!(reply["duration"].is_u64(), "{reply}");
 }
