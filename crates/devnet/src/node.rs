@@ -578,15 +578,6 @@ impl State {
         *self.milestones.last().expect("genesis exists")
     }
 
-    /// The latest solid milestone, faults applied.
-    pub(crate) fn solid(&self) -> Milestone {
-        let latest = self.latest();
-        match self.faults.not_synced {
-            SyncFault::Lagging if latest.index > 0 => self.milestones[latest.index as usize - 1],
-            _ => latest,
-        }
-    }
-
     /// The new transactions of `pending` (hashes given), approvees first;
     /// `Err` if one approves a transaction neither stored nor among them.
     fn parents_first(&self, mut pending: Vec<(Hash, Transaction)>) -> Result<Vec<(Hash, Transaction)>, String> {

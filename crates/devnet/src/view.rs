@@ -101,7 +101,7 @@ pub(crate) fn tips_changes(
         let mut candidate = changes.clone();
         // The unconfirmed part of the cone: its bundles checked as a milestone would.
         let (unconfirmed, effects) = state
-            .cone_effects(&[*tip], &visited)
+            .cone_effects(&[*tip], &visited, false)
             .map_err(|_| TipsRefusal::Inconsistent)?;
         for (address, change) in effects.iter().flat_map(|e| e.changes.iter()) {
             *candidate.entry(*address).or_default() += i128::from(*change);
