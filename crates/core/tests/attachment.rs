@@ -88,8 +88,11 @@ async fn promote_then_reattach_then_confirm(db: Db) {
         ..config
     };
     let results = run_tick(&ctx.hub, &old).await.unwrap();
-    let refused = results[0].1.as_ref().unwrap_err().to_string();
-    assert!(refused.contains("would be inconsistent"), "{refused}");
+    let Err(hub_core::HubError::Internal(refused)) = &results[0].1 else {
+        panic!("{results:?}");
+    };
+    assert_eq!(refused.cause, hub_core::Cause::Concurrent);
+    assert!(refused.detail.contains("would be inconsistent"), "{refused:?}");
     assert_eq!(tails(&ctx, &bundle).await, first, "no copy recorded");
 
     // Confirmation marks exactly one tail and moves no balance.

@@ -53,8 +53,9 @@ fn zero_value() -> Vec<Transaction> {
 }
 
 /// A chain of `n` zero-value transactions on `start`: a sibling heavier
-/// than anything approving only `start`, so the coordinator's walk goes
-/// that way.
+/// than anything approving only `start` with fewer transactions (a
+/// three-transaction sweep weighs 3), so the coordinator's walk goes that
+/// way.
 async fn heavier_sibling(ctx: &Ctx, start: Hash, n: usize) {
     let mut at = start;
     for _ in 0..n {
@@ -82,7 +83,7 @@ async fn promotion_rescues_a_sweep_off_the_walk(db: Db) {
     // The latest milestone is the only tip: the sweep is attached on it.
     let milestone = latest_milestone(&ctx).await;
     assert_eq!(tick(&ctx).await, Action::Reattached);
-    heavier_sibling(&ctx, milestone, 3).await;
+    heavier_sibling(&ctx, milestone, 8).await;
     ctx.milestone().await;
     assert_eq!(
         tick(&ctx).await,
@@ -109,7 +110,7 @@ async fn reattachment_rescues_a_sweep_below_max_depth(db: Db) {
     let (bundle, _) = signed_sweep(&ctx, "olga").await;
     let milestone = latest_milestone(&ctx).await;
     assert_eq!(tick(&ctx).await, Action::Reattached);
-    heavier_sibling(&ctx, milestone, 3).await;
+    heavier_sibling(&ctx, milestone, 8).await;
     // Sixteen milestones later its cone reaches too deep: no promotion can help.
     for _ in 0..16 {
         ctx.milestone().await;

@@ -433,9 +433,7 @@ fn check_consistency(api: &Api, p: Params<'_>) -> Answer {
     synchronized(api)?;
     let tails = hashes(&p.tryte_list("tails", HASH_TRYTES)?)?;
     let (state, info) = api.node.check_consistency(&tails).map_err(Reply::Error)?;
-    Ok(Reply::fields(
-        json!({ "state": state, "info": info }),
-    ))
+    Ok(Reply::fields(json!({ "state": state, "info": info })))
 }
 
 fn get_inclusion_states(api: &Api, p: Params<'_>) -> Answer {

@@ -36,8 +36,8 @@ pub mod persist;
 pub mod profile;
 mod reply;
 pub mod tangle;
-mod walk;
 mod view;
+mod walk;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -30,9 +30,9 @@ use crate::ledger::{BundleEffect, Ledger};
 use crate::persist::{Genesis, Log};
 use crate::profile::Profile;
 use crate::tangle::Tangle;
+use crate::view;
 use crate::walk::Validator;
 pub use crate::walk::WalkRules;
-use crate::view;
 
 /// The devnet's walk alpha. IRI 1.8.6 nodes default to 0 (a uniform walk);
 /// the devnet's coordinator walks with a strong preference for heavy
