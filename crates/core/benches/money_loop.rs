@@ -9,8 +9,10 @@
 //! HTTP, whose coordinator issues a milestone every second; the services
 //! (`hub_core::services::spawn`: deposit monitor, sweeper, attacher, address
 //! pool) run on short intervals, and proof of work is done locally (hub-pow)
-//! at MWM 9 and at MWM 14. The devnet itself stays at MWM 9 (a heavier hash
-//! passes it), so only Hub's own proof of work gets dearer. Seeds use cheap
+//! at MWM 9 on the devnet's development profile and at MWM 14 on its
+//! mainnet profile (IRI 1.8.6 rules and limits on both: the coordinator
+//! confirms only what its walk reaches, so sweeps may need promotions and
+//! reattachments, which are counted). Seeds use cheap
 //! Argon2 parameters (t_cost 1, 64 KiB); this measures the loop, not
 //! derivation (see `--bench core` for that). For each MWM it prints:
 //!
@@ -28,6 +30,8 @@
 //! - **PoW per sweep**: the proof of work of the very bundles those sweeps
 //!   made (up to three of them), redone after the run with the same code and
 //!   MWM (the services give no hook to time it in place).
+//! - **promotions / reattachments** each phase needed: promotion
+//!   transactions found on the node, and tails recorded beyond one per sweep.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,7 +42,7 @@ use hub_core::monitor::MonitorConfig;
 use hub_core::services::{self, ServiceConfig};
 use hub_core::sweeper::SweepConfig;
 use hub_core::{AddressReason, BalanceEvent, Clock, Hub, SystemClock, WithdrawRequest};
-use hub_devnet::{Devnet, DevnetConfig};
+use hub_devnet::{Devnet, DevnetConfig, Profile};
 use hub_node::{Client, ClientConfig};
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
 use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel, Transaction};
@@ -81,7 +85,12 @@ async fn bed(tag: &str, mwm: u8) -> Bed {
     let devnet = Devnet::start(DevnetConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         milestone_interval_ms: MILESTONE_MS,
-        mwm: Some(9),
+        profile: if mwm >= Profile::Mainnet.mwm() {
+            Profile::Mainnet
+        } else {
+            Profile::Development
+        },
+        mwm: Some(mwm),
         ..DevnetConfig::default()
     })
     .await
@@ -153,6 +162,16 @@ impl Bed {
         Hash::from_trytes(reply["tail"].as_str().unwrap()).unwrap()
     }
 
+    /// Promotion transactions on the node so far.
+    async fn promotions(&self) -> usize {
+        let promotion_address = Address::from_trytes(&format!("{:9<81}", "SOME9RANDOM9HUB9BEING9REATTACHED")).unwrap();
+        let query = hub_node::FindQuery {
+            addresses: vec![promotion_address],
+            ..Default::default()
+        };
+        self.node.find_transactions(&query).await.unwrap().len()
+    }
+
     async fn latest_milestone(&self) -> Hash {
         self.node.get_node_info().await.unwrap().latest_milestone
     }
@@ -216,6 +235,8 @@ struct Latency {
     tangle: Vec<Duration>,
     hub: Vec<Duration>,
     sweeps: usize,
+    attachments: usize,
+    promotions: usize,
     pow: (Duration, f64),
 }
 
@@ -307,9 +328,12 @@ async fn deposit_to_sweep(mwm: u8, n: usize) -> Latency {
     sweeps.dedup();
     let tip = bed.latest_milestone().await;
     bed.stop_services().await;
+    let promotions = bed.promotions().await;
     let mut bundles = Vec::new();
+    let mut attachments = 0;
     for sweep in &sweeps {
         bundles.push(bed.sweep_bundle(sweep).await);
+        attachments += bed.hub.sweep_detail(sweep).await.unwrap().tail_hashes.len();
     }
     let pow = pow_per_bundle(&bundles, mwm, tip);
     bed.finish().await;
@@ -318,6 +342,8 @@ async fn deposit_to_sweep(mwm: u8, n: usize) -> Latency {
         tangle,
         hub,
         sweeps: sweeps.len(),
+        attachments,
+        promotions,
         pow,
     }
 }
@@ -327,6 +353,7 @@ struct Throughput {
     elapsed: Duration,
     sweeps: usize,
     attachments: usize,
+    promotions: usize,
     pow: (Duration, f64),
 }
 
@@ -357,6 +384,7 @@ async fn withdrawals_per_hour(mwm: u8, w: usize) -> Throughput {
         tokio::time::sleep(POLL).await;
     }
 
+    let promotions_before = bed.promotions().await;
     let payouts: Vec<(String, u64)> = (0..w).map(|i| (random_address(), 1_000 + i as u64)).collect();
     let since_ms = SystemClock.now_ms() as u64;
     let started = Instant::now();
@@ -382,6 +410,7 @@ async fn withdrawals_per_hour(mwm: u8, w: usize) -> Throughput {
     let elapsed = started.elapsed();
     let tip = bed.latest_milestone().await;
     bed.stop_services().await;
+    let promotions = bed.promotions().await - promotions_before;
     let paying: Vec<_> = hub
         .sweep_subscription(since_ms)
         .await
@@ -404,6 +433,7 @@ async fn withdrawals_per_hour(mwm: u8, w: usize) -> Throughput {
         elapsed,
         sweeps: paying.len(),
         attachments,
+        promotions,
         pow,
     }
 }
@@ -417,7 +447,10 @@ fn main() {
         .build()
         .unwrap();
     let sweep = SweepConfig::default();
-    println!("money loop: Hub over SQLite (temp file), embedded devnet over HTTP (devnet MWM 9), local PoW (hub-pow)");
+    println!(
+        "money loop: Hub over SQLite (temp file), embedded devnet over HTTP (IRI 1.8.6 rules; development profile \
+         at MWM 9, mainnet profile at MWM 14), local PoW (hub-pow)"
+    );
     println!("  Argon2id t_cost 1, m_cost 64 KiB (cheap test parameters), security level 2");
     println!(
         "  intervals: monitor {MONITOR_MS} ms, sweep {SWEEP_MS} ms, attach {ATTACH_MS} ms, pool {POOL_MS} ms, \
@@ -442,12 +475,19 @@ fn main() {
     println!();
     println!("deposit confirmed -> its sweep confirmed ({n} deposits, 700 ms apart)");
     println!(
-        "{:>4} | {:>8} | {:>6} | {:>22} | {:>22} | {:>22}",
-        "MWM", "deposits", "sweeps", "on Tangle p50 / max", "seen by Hub p50 / max", "PoW per sweep (txs)"
+        "{:>4} | {:>8} | {:>6} | {:>22} | {:>22} | {:>10} | {:>8} | {:>22}",
+        "MWM",
+        "deposits",
+        "sweeps",
+        "on Tangle p50 / max",
+        "seen by Hub p50 / max",
+        "promotions",
+        "reattach",
+        "PoW per sweep (txs)"
     );
     for (mwm, l) in &latencies {
         println!(
-            "{:>4} | {:>8} | {:>6} | {:>22} | {:>22} | {:>22}",
+            "{:>4} | {:>8} | {:>6} | {:>22} | {:>22} | {:>10} | {:>8} | {:>22}",
             mwm,
             l.deposits,
             l.sweeps,
@@ -457,24 +497,27 @@ fn main() {
                 secs(*l.tangle.last().unwrap())
             ),
             format!("{} / {}", secs(percentile(&l.hub, 0.5)), secs(*l.hub.last().unwrap())),
+            l.promotions,
+            l.attachments - l.sweeps,
             format!("{:.0} ms ({:.1})", l.pow.0.as_secs_f64() * 1e3, l.pow.1),
         );
     }
     println!();
     println!("withdrawals queued at once -> all paid on the devnet (funds in one confirmed Hub address)");
     println!(
-        "{:>4} | {:>11} | {:>9} | {:>10} | {:>6} | {:>11} | {:>22}",
-        "MWM", "withdrawals", "elapsed", "per hour", "sweeps", "attachments", "PoW per sweep (txs)"
+        "{:>4} | {:>11} | {:>9} | {:>10} | {:>6} | {:>10} | {:>8} | {:>22}",
+        "MWM", "withdrawals", "elapsed", "per hour", "sweeps", "promotions", "reattach", "PoW per sweep (txs)"
     );
     for (mwm, t) in &throughputs {
         println!(
-            "{:>4} | {:>11} | {:>9} | {:>10.0} | {:>6} | {:>11} | {:>22}",
+            "{:>4} | {:>11} | {:>9} | {:>10.0} | {:>6} | {:>10} | {:>8} | {:>22}",
             mwm,
             t.withdrawals,
             secs(t.elapsed),
             t.withdrawals as f64 / t.elapsed.as_secs_f64() * 3600.0,
             t.sweeps,
-            t.attachments,
+            t.promotions,
+            t.attachments - t.sweeps,
             format!("{:.0} ms ({:.1})", t.pow.0.as_secs_f64() * 1e3, t.pow.1),
         );
     }
@@ -482,8 +525,9 @@ fn main() {
     println!(
         "PoW per sweep: the proof of work of (up to {POW_SAMPLE} of) those sweeps' own bundles redone after the run, same MWM,"
     );
+    println!("all cores; promotions (one transaction each) come on top.");
     println!(
-        "all cores; promotions (one transaction each, per attacher tick while a sweep is unconfirmed) come on top."
+        "Promotions = promotion transactions on the node; reattach = tails recorded beyond each sweep's first \
+         (the latency run counts the whole run, including the sweeps of its deposits only)."
     );
-    println!("Attachments = tails recorded (first attachment plus reattachments).");
 }
