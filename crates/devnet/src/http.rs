@@ -142,7 +142,7 @@ async fn dispatch(node: &Arc<Node>, command: &str, request: Value) -> Result<Val
                 latest_milestone_index: info.latest.index,
                 latest_solid_subtangle_milestone: info.solid.hash.to_string(),
                 latest_solid_subtangle_milestone_index: info.solid.index,
-                milestone_start_index: info.start_index,
+                milestone_start_index: i64::try_from(info.start_index).unwrap_or(i64::MAX),
                 neighbors: 0,
                 time: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -90,10 +90,9 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
 /// What the node says of every attachment of the sweep. Stops asking once
 /// one of ours is confirmed (nothing else can change the decision).
 async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Observation, HubError> {
-    let milestone = hub.node().get_node_info().await?.latest_milestone;
     let recorded = hub.store().read().await?.sweep_tails(sweep.id).await?;
     let hashes: Vec<Hash> = recorded.iter().map(|t| t.hash).collect();
-    let confirmed = included(hub, &hashes, &[milestone]).await?;
+    let confirmed = included(hub, &hashes).await?;
     let mut tails: Vec<ObservedTail> = recorded
         .iter()
         .zip(confirmed)
@@ -115,7 +114,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
         .filter(|t| t.recorded_at_ms.is_none())
         .map(|t| t.hash)
         .collect();
-    let third_confirmed = included(hub, &third_party, &[milestone]).await?;
+    let third_confirmed = included(hub, &third_party).await?;
     for (tail, confirmed) in tails
         .iter_mut()
         .filter(|t| t.recorded_at_ms.is_none())
@@ -202,12 +201,13 @@ async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
     }
 }
 
-/// `getInclusionStates(tails, tips)`, nothing asked for no tails.
-async fn included(hub: &Hub, tails: &[Hash], tips: &[Hash]) -> Result<Vec<bool>, HubError> {
+/// `getInclusionStates(tails)`: whether each is confirmed by a milestone
+/// (IRI 1.8.6 takes no tips); nothing asked for no tails.
+async fn included(hub: &Hub, tails: &[Hash]) -> Result<Vec<bool>, HubError> {
     if tails.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(hub.node().get_inclusion_states(tails, tips).await?)
+    Ok(hub.node().get_inclusion_states(tails).await?)
 }
 
 /// Records an attachment of the sweep (ours or a third party's).
@@ -265,7 +265,7 @@ async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
 /// the tips already approve one of its attachments (see [`on_tips`]).
 async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow, recorded: &[Hash]) -> Result<Action, HubError> {
     let (trunk, branch) = hub.node().get_transactions_to_approve(config.depth, None).await?;
-    let approved = included(hub, recorded, &[trunk, branch]).await?;
+    let approved = included(hub, recorded).await?;
     let approved: Vec<(Hash, bool)> = recorded.iter().copied().zip(approved).collect();
     if let OnTips::Promote(tail) = on_tips(&approved) {
         promote(hub, config, tail).await?;
