@@ -101,6 +101,8 @@ pub(crate) async fn open_hub(
 ) -> Result<Arc<Hub>, String> {
     let client = Client::new(ClientConfig {
         timeout: Duration::from_millis(config.settings.node_timeout_ms),
+        pow_timeout: Duration::from_millis(config.settings.node_pow_timeout_ms),
+        tip_selection_timeout: Duration::from_millis(config.settings.node_tip_selection_timeout_ms),
         ..ClientConfig::for_endpoints(endpoints)
     })
     .map_err(|e| e.to_string())?;
