@@ -177,8 +177,7 @@ impl Bed {
     }
 
     async fn included(&self, tails: &[Hash]) -> Vec<bool> {
-        let milestone = self.latest_milestone().await;
-        self.node.get_inclusion_states(tails, &[milestone]).await.unwrap()
+        self.node.get_inclusion_states(tails).await.unwrap()
     }
 
     /// The signed transactions of a sweep, in index order.

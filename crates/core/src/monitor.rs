@@ -73,10 +73,10 @@ pub struct PassReport {
 /// Runs one pass over every monitored address.
 pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, HubError> {
     let mut report = PassReport::default();
-    let Some(info) = synced_node(hub.node(), hub.now_ms()).await? else {
+    if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
         report.skipped_not_synced = true;
         return Ok(report);
-    };
+    }
     let mut after = 0;
     loop {
         let page = hub
@@ -103,7 +103,7 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         }
         report.changed += changed.len();
         let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
-        let bundles = confirmed_bundles(hub.node(), &wanted, info.latest_milestone).await?;
+        let bundles = confirmed_bundles(hub.node(), &wanted).await?;
         for (row, address, node_balance) in changed {
             match settle_address(hub, config, row, address, node_balance, &bundles).await? {
                 Outcome::Credited(n) => report.credited += n,

@@ -1,6 +1,8 @@
 //! What Hub asks the node, composed from IRI calls (hub-behaviour.md §1.5.1):
 //! whether the node is synced, and which confirmed bundles touch a set of
 //! addresses. Used by the deposit monitor (and by the sweeper and attacher).
+//! "Confirmed" is IRI 1.8.6's `getInclusionStates`: referenced by a
+//! milestone the node has applied, whatever tips one names.
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,14 +44,11 @@ impl ConfirmedBundle {
     }
 }
 
-/// Every confirmed bundle (relative to `milestone`) in which any of
-/// `addresses` appears, as input or output. Reattachments of one bundle
-/// appear once per confirmed tail (at most one, on a sound network).
-pub async fn confirmed_bundles(
-    node: &Client,
-    addresses: &[Address],
-    milestone: Hash,
-) -> Result<Vec<ConfirmedBundle>, NodeError> {
+/// Every bundle confirmed by the node's milestones so far (up to its latest
+/// solid one) in which any of `addresses` appears, as input or output.
+/// Reattachments of one bundle appear once per confirmed tail (at most one,
+/// on a sound network).
+pub async fn confirmed_bundles(node: &Client, addresses: &[Address]) -> Result<Vec<ConfirmedBundle>, NodeError> {
     if addresses.is_empty() {
         return Ok(Vec::new());
     }
@@ -84,7 +83,7 @@ pub async fn confirmed_bundles(
         .filter_map(|(hash, tx)| tx.map(|tx| (hash, tx)))
         .collect();
     let tails: Vec<Hash> = by_hash.iter().filter(|(_, tx)| tx.is_tail()).map(|(h, _)| *h).collect();
-    let states = node.get_inclusion_states(&tails, &[milestone]).await?;
+    let states = node.get_inclusion_states(&tails).await?;
     let wanted: HashSet<Address> = addresses.iter().copied().collect();
     let mut confirmed = Vec::new();
     for (tail, included) in tails.into_iter().zip(states) {

@@ -25,6 +25,7 @@ use hub_core::monitor::MonitorConfig;
 use hub_core::sweeper::SweepConfig;
 use hub_core::{Hub, SensitiveConfig};
 use hub_devnet::DevnetConfig;
+use hub_node::ClientConfig;
 use hub_protocol::{Argon2Mode, Argon2Params, Salt, SecurityLevel};
 use hub_signer::{LocalProvider, RemoteTimeouts};
 
@@ -108,9 +109,17 @@ pub struct Settings {
     /// --database): its password and every row then cross the network in the clear.
     #[arg(long, env = "HUB_DATABASE_ALLOW_PLAINTEXT", action = ArgAction::Set, default_value_t = false)]
     pub database_allow_plaintext: bool,
-    /// Timeout of one node request, ms.
-    #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = 30_000)]
+    /// Timeout of one node request, ms (unless one of the two below applies).
+    #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = ClientConfig::TIMEOUT_DEFAULT.as_millis() as u64)]
     pub node_timeout_ms: u64,
+    /// Timeout of one attachToTangle request (proof of work by the node), ms.
+    #[arg(long, env = "HUB_NODE_POW_TIMEOUT_MS",
+          default_value_t = ClientConfig::POW_TIMEOUT_DEFAULT.as_millis() as u64)]
+    pub node_pow_timeout_ms: u64,
+    /// Timeout of one getTransactionsToApprove request (tip selection, which IRI gives up after 60 s), ms.
+    #[arg(long, env = "HUB_NODE_TIP_SELECTION_TIMEOUT_MS",
+          default_value_t = ClientConfig::TIP_SELECTION_TIMEOUT_DEFAULT.as_millis() as u64)]
+    pub node_tip_selection_timeout_ms: u64,
     /// Who holds the salt and signs. With `remote`, Hub holds no salt and needs --signer-url, --signer-ca,
     /// --signer-cert and --signer-key.
     #[arg(long, env = "HUB_SIGNING", value_enum, default_value_t = SigningChoice::Local)]
@@ -369,6 +378,17 @@ impl GivenSettings {
         if settings.deposit_derivation_queue_max == 0 {
             return Err("--deposit-derivation-queue-max: must be at least 1, got 0".into());
         }
+        let node_timeouts = [
+            ("--node-timeout-ms", settings.node_timeout_ms),
+            ("--node-pow-timeout-ms", settings.node_pow_timeout_ms),
+            (
+                "--node-tip-selection-timeout-ms",
+                settings.node_tip_selection_timeout_ms,
+            ),
+        ];
+        if let Some((flag, _)) = node_timeouts.iter().find(|(_, ms)| *ms == 0) {
+            return Err(format!("{flag}: must be more than 0"));
+        }
         Ok(Resolved {
             settings,
             database,
@@ -537,6 +557,37 @@ mod tests {
         let command = GivenSettings::augment_args(Command::new("serve")).no_binary_name(true);
         let matches = command.try_get_matches_from(args).map_err(|e| e.to_string())?;
         GivenSettings::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+
+    /// Goal: each node deadline is a setting defaulting to the client's, and none may be 0.
+    #[test]
+    fn node_timeouts_default_to_the_clients_and_are_never_zero() {
+        let settings = given(&[]).unwrap().resolve().unwrap().settings;
+        assert_eq!(settings.node_timeout_ms, 30_000);
+        assert_eq!(settings.node_pow_timeout_ms, 120_000);
+        assert_eq!(settings.node_tip_selection_timeout_ms, 70_000);
+        let settings = given(&[
+            "--node-pow-timeout-ms",
+            "600000",
+            "--node-tip-selection-timeout-ms",
+            "90000",
+        ])
+        .unwrap()
+        .resolve()
+        .unwrap()
+        .settings;
+        assert_eq!(
+            (settings.node_pow_timeout_ms, settings.node_tip_selection_timeout_ms),
+            (600_000, 90_000)
+        );
+        for flag in [
+            "--node-timeout-ms",
+            "--node-pow-timeout-ms",
+            "--node-tip-selection-timeout-ms",
+        ] {
+            let error = given(&[flag, "0"]).unwrap().resolve().unwrap_err();
+            assert_eq!(error, format!("{flag}: must be more than 0"));
+        }
     }
 
     #[test]

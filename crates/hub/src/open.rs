@@ -100,10 +100,10 @@ pub(crate) async fn open_hub(
     endpoints: Vec<String>,
 ) -> Result<Arc<Hub>, String> {
     let client = Client::new(ClientConfig {
-        endpoints,
         timeout: Duration::from_millis(config.settings.node_timeout_ms),
-        retries: 2,
-        retry_backoff: Duration::from_millis(200),
+        pow_timeout: Duration::from_millis(config.settings.node_pow_timeout_ms),
+        tip_selection_timeout: Duration::from_millis(config.settings.node_tip_selection_timeout_ms),
+        ..ClientConfig::for_endpoints(endpoints)
     })
     .map_err(|e| e.to_string())?;
     let store = open_store(config).await?;

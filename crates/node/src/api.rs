@@ -1,14 +1,51 @@
-//! Request and response bodies of the IRI JSON API.
+//! Request and response bodies of the IRI JSON API, as IRI 1.8.6 has them.
 //!
-//! Field names are IRI's (camelCase). Numeric request fields accept a JSON
-//! number or a string holding one, as clients of different IRI eras sent
-//! both. Optional parameters later IRI versions dropped (`threshold`, `tips`)
-//! may be present or absent.
+//! Field names are IRI's (camelCase). Requests serialise the way 1.8.6
+//! reads them (`service/API.java`): numbers (`depth`, `minWeightMagnitude`,
+//! `threshold`) as JSON numbers, since it casts each to a `Double` and
+//! refuses a string; addresses and hashes as 81 trytes, since it refuses any
+//! other length (so never an address with its checksum). Replies keep only
+//! what Hub reads; the other fields 1.8.6 sends (`duration`, and in
+//! `getNodeInfo` the `jre*` figures, `features`, `coordinatorAddress`, …)
+//! are ignored.
+//!
+//! The devnet parses requests with these same types, and for it numeric
+//! request fields still accept a string holding a number, as clients of
+//! older IRI eras sent (1.8.6 itself would refuse one).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// The API version header every request carries.
+/// The API version header every request carries (IRI 1.8.6 refuses a
+/// request without it: `RestEasy.processRequest`, "Invalid API Version").
 pub const API_VERSION_HEADER: &str = "X-IOTA-API-Version";
+
+/// The `command` of each request Hub sends, named once.
+pub mod command {
+    /// `getNodeInfo`.
+    pub const GET_NODE_INFO: &str = "getNodeInfo";
+    /// `getTips`.
+    pub const GET_TIPS: &str = "getTips";
+    /// `getTransactionsToApprove` (tip selection).
+    pub const GET_TRANSACTIONS_TO_APPROVE: &str = "getTransactionsToApprove";
+    /// `attachToTangle` (proof of work by the node).
+    pub const ATTACH_TO_TANGLE: &str = "attachToTangle";
+    /// `storeTransactions`.
+    pub const STORE_TRANSACTIONS: &str = "storeTransactions";
+    /// `broadcastTransactions`.
+    pub const BROADCAST_TRANSACTIONS: &str = "broadcastTransactions";
+    /// `findTransactions`.
+    pub const FIND_TRANSACTIONS: &str = "findTransactions";
+    /// `getTrytes`.
+    pub const GET_TRYTES: &str = "getTrytes";
+    /// `getBalances`.
+    pub const GET_BALANCES: &str = "getBalances";
+    /// `getInclusionStates`.
+    pub const GET_INCLUSION_STATES: &str = "getInclusionStates";
+    /// `wereAddressesSpentFrom`.
+    pub const WERE_ADDRESSES_SPENT_FROM: &str = "wereAddressesSpentFrom";
+    /// `checkConsistency`.
+    pub const CHECK_CONSISTENCY: &str = "checkConsistency";
+}
 
 /// Reads an integer given as a JSON number or a string.
 pub fn number_or_string<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -106,9 +143,9 @@ pub struct GetTrytes {
 /// `getBalances`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetBalances {
-    /// Addresses (81 trytes; a 90-tryte form is accepted and its checksum ignored, as IRI did).
+    /// Addresses, 81 trytes (IRI 1.8.6 refuses the 90-tryte form with checksum).
     pub addresses: Vec<String>,
-    /// Confirmation threshold in percent (only 100 is meaningful; accepted for old clients).
+    /// Confirmation threshold in percent: IRI up to 1.8.5 required it (only 100 is meaningful), 1.8.6 ignores it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -125,7 +162,9 @@ pub struct GetBalances {
 pub struct GetInclusionStates {
     /// Transactions asked about.
     pub transactions: Vec<String>,
-    /// Tips (usually the latest milestone) the question is asked against.
+    /// Tips the question was asked against up to IRI 1.8.5 (which required
+    /// them). IRI 1.8.6 ignores them and answers whether each transaction is
+    /// confirmed by a milestone; Hub's client sends none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tips: Option<Vec<String>>,
 }
@@ -144,13 +183,16 @@ pub struct CheckConsistency {
     pub tails: Vec<String>,
 }
 
-/// `getNodeInfo` reply (the fields Hub relies on, and the usual others).
+/// `getNodeInfo` reply: the fields Hub relies on (required) and the usual
+/// others (taken when present: IRI 1.8.6 leaves `appVersion` out when it
+/// cannot tell its version).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfoReply {
     /// Software name.
     pub app_name: String,
     /// Software version.
+    #[serde(default)]
     pub app_version: String,
     /// Hash of the latest milestone.
     pub latest_milestone: String,
@@ -160,15 +202,20 @@ pub struct NodeInfoReply {
     pub latest_solid_subtangle_milestone: String,
     /// Index of the latest solid milestone.
     pub latest_solid_subtangle_milestone_index: u64,
-    /// First milestone index of this node's history.
-    pub milestone_start_index: u64,
+    /// Index of the first milestone this node holds; -1 when it holds none
+    /// (IRI 1.8.6 `getNodeInfoStatement`).
+    #[serde(default)]
+    pub milestone_start_index: i64,
     /// Neighbour count.
+    #[serde(default)]
     pub neighbors: u32,
     /// Node time, milliseconds since the epoch.
     pub time: u64,
     /// Number of tips.
+    #[serde(default)]
     pub tips: u64,
     /// Transactions the node is missing.
+    #[serde(default)]
     pub transactions_to_request: u64,
 }
 
@@ -225,17 +272,89 @@ pub struct ConsistencyReply {
     pub info: Option<String>,
 }
 
-/// An IRI error body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An IRI refusal body: `{"error": …}` (IRI's `ErrorResponse`, HTTP 400,
+/// and `AccessLimitedResponse`, 401) or `{"exception": …}`
+/// (`ExceptionResponse`, 500, which 1.8.6 also sends for a parameter that
+/// fails validation).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ErrorReply {
-    /// What went wrong.
-    pub error: String,
+    /// What was wrong with the request (`ErrorResponse`, `AccessLimitedResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What failed while processing it (`ExceptionResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
+    /// Goal: requests carry numbers as JSON numbers, as IRI 1.8.6's
+    /// `getParameterAsInt` (a cast to `Double`) needs.
+    #[test]
+    fn numbers_are_sent_as_json_numbers() {
+        let tips = serde_json::to_value(GetTransactionsToApprove {
+            depth: 3,
+            reference: None,
+        })
+        .unwrap();
+        assert_eq!(tips, json!({ "depth": 3 }));
+        let attach = serde_json::to_value(AttachToTangle {
+            trunk_transaction: "T".into(),
+            branch_transaction: "B".into(),
+            min_weight_magnitude: 14,
+            trytes: vec![],
+        })
+        .unwrap();
+        assert_eq!(attach["minWeightMagnitude"], json!(14));
+        let balances = serde_json::to_value(GetBalances {
+            addresses: vec![],
+            threshold: Some(100),
+            tips: None,
+        })
+        .unwrap();
+        assert_eq!(balances, json!({ "addresses": [], "threshold": 100 }));
+    }
+
+    /// Goal: a real IRI 1.8.6 `getNodeInfo` reply parses: every field it
+    /// sends, `milestoneStartIndex` -1 (no milestone held yet), no
+    /// `appVersion` (left out when IRI cannot tell it).
+    #[test]
+    fn an_iri_1_8_6_node_info_parses() {
+        let reply = json!({
+            "appName": "IRI",
+            "jreAvailableProcessors": 8,
+            "jreFreeMemory": 1_000_000_000u64,
+            "jreVersion": "1.8.0_252",
+            "jreMaxMemory": 8_000_000_000u64,
+            "jreTotalMemory": 4_000_000_000u64,
+            "latestMilestone": "M".repeat(81),
+            "latestMilestoneIndex": 1_500_000,
+            "latestSolidSubtangleMilestone": "S".repeat(81),
+            "latestSolidSubtangleMilestoneIndex": 1_499_999,
+            "milestoneStartIndex": -1,
+            "lastSnapshottedMilestoneIndex": 1_450_000,
+            "neighbors": 7,
+            "packetsQueueSize": 0,
+            "time": 1_600_000_000_000u64,
+            "tips": 3_000,
+            "transactionsToRequest": 12,
+            "features": ["snapshotPruning", "dnsRefresher", "tipSolidification", "RemotePOW"],
+            "coordinatorAddress": "C".repeat(81),
+            "dbSizeInBytes": 123_456_789u64,
+            "duration": 0,
+        });
+        let info: NodeInfoReply = serde_json::from_value(reply).unwrap();
+        assert_eq!(info.milestone_start_index, -1);
+        assert_eq!(info.latest_solid_subtangle_milestone_index, 1_499_999);
+        assert_eq!(info.app_version, "");
+        assert_eq!(info.time, 1_600_000_000_000);
+    }
+
+    /// Goal: the devnet, which parses requests with these types, still takes
+    /// a number given as a string.
     #[test]
     fn numbers_may_be_strings() {
         let a: GetTransactionsToApprove = serde_json::from_str(r#"{"depth": "3"}"#).unwrap();

@@ -1,32 +1,59 @@
-//! Async IRI client with timeouts, bounded retries and several endpoints.
+//! Async IRI client with deadlines, bounded retries and several endpoints.
 //!
-//! Every call has a deadline (the original had none, so one hung node
-//! blocked a service forever). Transport failures, timeouts and 5xx answers
-//! are retried on the next endpoint with exponential back-off, a bounded
-//! number of times; an IRI error (HTTP 400 with `{"error": …}`) is the node's
-//! answer and is returned at once. Results are typed: hashes, addresses and
-//! transactions are parsed and checked here, so callers never see raw trytes.
-//! An endpoint URL may carry credentials (`http://user:password@host`):
-//! errors and `Debug` name it only through [`redact_url`], and failures
-//! from the HTTP library are shown without the URL they carry.
+//! Every request has a deadline (the original had none, so one hung node
+//! blocked a service forever): [`ClientConfig::timeout`], or the longer
+//! [`ClientConfig::pow_timeout`] for `attachToTangle` and
+//! [`ClientConfig::tip_selection_timeout`] for `getTransactionsToApprove`,
+//! which IRI may legitimately spend a minute on.
+//!
+//! How an answer is taken ([`classify`]), as IRI 1.8.6 gives them
+//! (`service/restserver/resteasy/RestEasy.java`, `sendResponse`):
+//! - a body `{"exception": msg}` (`ExceptionResponse`, HTTP 500, which 1.8.6
+//!   sends when a parameter fails validation, as well as on a failure while
+//!   processing), on any status, is the node's deterministic refusal:
+//!   [`NodeError::Refused`] at once, never retried, since another try or
+//!   node would refuse it the same way;
+//! - so is a body `{"error": msg}` (`ErrorResponse`, 400;
+//!   `AccessLimitedResponse`, 401, for a command the node's `remoteLimitApi`
+//!   keeps from remote callers) with any status but a 5xx. IRI never sends
+//!   `{"error"}` with a 5xx: that pairing comes from something else (a proxy;
+//!   the devnet's injected failures) and is retried like a bare 5xx;
+//! - a 401 without such a body is a refusal too;
+//! - any other 5xx (a proxy's page, an empty body), a transport failure or a
+//!   missed deadline is retried on the next endpoint with exponential
+//!   back-off, a bounded number of times, then [`NodeError::Unavailable`];
+//! - any other non-2xx, or a 2xx that is not JSON, is a [`NodeError::BadReply`].
+//!
+//! Results are typed (`commands`): hashes, addresses and transactions are
+//! parsed and checked here, so callers never see raw trytes. An endpoint URL
+//! may carry credentials (`http://user:password@host`): errors and `Debug`
+//! name it only through [`redact_url`], and failures from the HTTP library
+//! are shown without the URL they carry.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hub_protocol::{redact_url, Address, Hash, Transaction};
+use hub_protocol::redact_url;
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{self, API_VERSION_HEADER};
+use crate::api::{self, command, API_VERSION_HEADER};
+use crate::limits;
 
 /// Where and how to reach nodes.
 #[derive(Clone)]
 pub struct ClientConfig {
     /// Node URLs (`http://host:14265`), tried in turn.
     pub endpoints: Vec<String>,
-    /// Deadline of one HTTP request.
+    /// Deadline of one HTTP request, unless one below applies.
     pub timeout: Duration,
+    /// Deadline of one `attachToTangle` request (proof of work).
+    pub pow_timeout: Duration,
+    /// Deadline of one `getTransactionsToApprove` request (tip selection).
+    pub tip_selection_timeout: Duration,
     /// Further attempts after a transport failure (0 = try once).
     pub retries: u32,
     /// Wait before the first retry; doubled for each further one.
@@ -40,6 +67,8 @@ impl std::fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("endpoints", &endpoints)
             .field("timeout", &self.timeout)
+            .field("pow_timeout", &self.pow_timeout)
+            .field("tip_selection_timeout", &self.tip_selection_timeout)
             .field("retries", &self.retries)
             .field("retry_backoff", &self.retry_backoff)
             .finish()
@@ -47,13 +76,40 @@ impl std::fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    /// One endpoint, 30 s timeout, 2 retries, 200 ms back-off.
+    /// Default [`ClientConfig::timeout`].
+    pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+    /// Default [`ClientConfig::pow_timeout`]: a few transactions at
+    /// mainnet's weight 14 on a busy node (IRI 1.8.6 runs one
+    /// `attachToTangle` at a time, so a request may also wait its turn).
+    pub const POW_TIMEOUT_DEFAULT: Duration = Duration::from_secs(120);
+    /// Default [`ClientConfig::tip_selection_timeout`]: past IRI's own
+    /// `tipSelectionTimeoutSec` (60), so a node that gives up on tip
+    /// selection says so before Hub stops waiting.
+    pub const TIP_SELECTION_TIMEOUT_DEFAULT: Duration = Duration::from_secs(70);
+
+    /// One endpoint, default deadlines, 2 retries, 200 ms back-off.
     pub fn new(endpoint: impl Into<String>) -> Self {
+        Self::for_endpoints(vec![endpoint.into()])
+    }
+
+    /// These endpoints, default deadlines, 2 retries, 200 ms back-off.
+    pub fn for_endpoints(endpoints: Vec<String>) -> Self {
         Self {
-            endpoints: vec![endpoint.into()],
-            timeout: Duration::from_secs(30),
+            endpoints,
+            timeout: Self::TIMEOUT_DEFAULT,
+            pow_timeout: Self::POW_TIMEOUT_DEFAULT,
+            tip_selection_timeout: Self::TIP_SELECTION_TIMEOUT_DEFAULT,
             retries: 2,
             retry_backoff: Duration::from_millis(200),
+        }
+    }
+
+    /// The deadline of one request of `command`.
+    fn timeout_of(&self, command: &str) -> Duration {
+        match command {
+            command::ATTACH_TO_TANGLE => self.pow_timeout,
+            command::GET_TRANSACTIONS_TO_APPROVE => self.tip_selection_timeout,
+            _ => self.timeout,
         }
     }
 }
@@ -61,10 +117,10 @@ impl ClientConfig {
 /// Why a node call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NodeError {
-    /// No endpoint answered (connection, timeout or server failure).
+    /// No endpoint answered (connection, deadline or server failure).
     #[error("node unavailable for {command}: {reason}")]
     Unavailable { command: &'static str, reason: String },
-    /// The node answered with an error.
+    /// The node refused the request (`{"error"}` or `{"exception"}`, or HTTP 401).
     #[error("node refused {command}: {message}")]
     Refused { command: &'static str, message: String },
     /// The node's answer did not have the expected shape or content.
@@ -75,105 +131,82 @@ pub enum NodeError {
     InvalidRequest { command: &'static str, reason: String },
 }
 
-/// What `getNodeInfo` tells Hub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeInfo {
-    /// Latest milestone.
-    pub latest_milestone: Hash,
-    /// Its index.
-    pub latest_milestone_index: u64,
-    /// Latest solid milestone.
-    pub latest_solid_milestone: Hash,
-    /// Its index.
-    pub latest_solid_milestone_index: u64,
-    /// Node time, ms since the epoch.
-    pub time_ms: u64,
-    /// Software name.
-    pub app_name: String,
-}
-
-/// `getBalances` result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Balances {
-    /// Balance per requested address, in order.
-    pub balances: Vec<u64>,
-    /// Milestone index the balances are at.
-    pub milestone_index: u64,
-    /// The references the node reported.
-    pub references: Vec<Hash>,
-}
-
-/// `checkConsistency` result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consistency {
-    /// Whether the tails are consistent.
-    pub state: bool,
-    /// Why not.
-    pub info: Option<String>,
-}
-
-/// `findTransactions` query: lists are intersected, items within a list united.
-#[derive(Debug, Clone, Default)]
-pub struct FindQuery {
-    /// By address.
-    pub addresses: Vec<Address>,
-    /// By bundle hash.
-    pub bundles: Vec<Hash>,
-    /// By approved transaction.
-    pub approvees: Vec<Hash>,
-    /// By tag (27 trytes).
-    pub tags: Vec<hub_protocol::Tag>,
-}
-
-/// Batch sizes of the original client (hub-behaviour.md §11).
-const BALANCES_BATCH: usize = 1000;
-const FIND_BATCH: usize = 500;
-const TRYTES_BATCH: usize = 500;
-const INCLUSION_BATCH: usize = 1000;
-
-/// An IRI client. Cheap to clone; clones share connections.
-#[derive(Debug, Clone)]
-pub struct Client {
-    http: reqwest::Client,
-    config: std::sync::Arc<ClientConfig>,
-    next: std::sync::Arc<AtomicUsize>,
-    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-fn bad_reply(command: &'static str, reason: impl ToString) -> NodeError {
+pub(crate) fn bad_reply(command: &'static str, reason: impl ToString) -> NodeError {
     NodeError::BadReply {
         command,
         reason: reason.to_string(),
     }
 }
 
-fn hashes(command: &'static str, raw: &[String]) -> Result<Vec<Hash>, NodeError> {
-    raw.iter()
-        .map(|h| Hash::from_trytes(h).map_err(|e| bad_reply(command, e)))
-        .collect()
+pub(crate) fn invalid_request(command: &'static str, reason: impl ToString) -> NodeError {
+    NodeError::InvalidRequest {
+        command,
+        reason: reason.to_string(),
+    }
+}
+
+/// What one HTTP answer means (see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Answer {
+    /// A reply to decode.
+    Reply(Value),
+    /// The node's refusal, with its message.
+    Refused(String),
+    /// A failure another attempt may not repeat.
+    Retry(String),
+    /// A reply that is no IRI answer.
+    Bad(String),
+}
+
+/// Classifies one answer: status and body text.
+pub(crate) fn classify(status: StatusCode, text: &str) -> Answer {
+    let json: Option<Value> = serde_json::from_str(text).ok();
+    let refusal = json
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<api::ErrorReply>(v.clone()).ok())
+        .and_then(|r| r.exception.or(r.error.filter(|_| !status.is_server_error())));
+    if let Some(message) = refusal {
+        return Answer::Refused(message);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Answer::Refused(format!("HTTP {status}"));
+    }
+    if status.is_server_error() {
+        return Answer::Retry(format!("HTTP {status}"));
+    }
+    if !status.is_success() {
+        return Answer::Bad(format!("HTTP {status}"));
+    }
+    match json {
+        Some(value) => Answer::Reply(value),
+        None => Answer::Bad("not JSON".into()),
+    }
+}
+
+/// An IRI client. Cheap to clone; clones share connections.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    next: Arc<AtomicUsize>,
+    requests: Arc<AtomicU64>,
 }
 
 impl Client {
     /// A client for `config`. Fails if no endpoint is given.
     pub fn new(config: ClientConfig) -> Result<Self, NodeError> {
         if config.endpoints.is_empty() {
-            return Err(NodeError::InvalidRequest {
-                command: "client",
-                reason: "at least one node endpoint is required".into(),
-            });
+            return Err(invalid_request("client", "at least one node endpoint is required"));
         }
+        // No client-wide timeout: each request gets its command's deadline.
         let http = reqwest::Client::builder()
-            .timeout(config.timeout)
             .build()
-            .map_err(|e| NodeError::InvalidRequest {
-                command: "client",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| invalid_request("client", e))?;
         Ok(Self {
             http,
-            config: std::sync::Arc::new(config),
-            next: std::sync::Arc::new(AtomicUsize::new(0)),
-            requests: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            config: Arc::new(config),
+            next: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -187,36 +220,40 @@ impl Client {
         &self.config.endpoints
     }
 
-    /// Sends `{"command": command, ..body}` and decodes the reply.
+    /// Sends `{"command": command, ..body}` and decodes the reply. Refuses
+    /// (unsent) a body an IRI 1.8.6 node would refuse for its size
+    /// ([`limits::check`]).
     pub async fn call<B: Serialize, R: DeserializeOwned>(
         &self,
         command: &'static str,
         body: &B,
     ) -> Result<R, NodeError> {
-        let mut json = serde_json::to_value(body).map_err(|e| NodeError::InvalidRequest {
-            command,
-            reason: e.to_string(),
-        })?;
+        let mut json = serde_json::to_value(body).map_err(|e| invalid_request(command, e))?;
         match &mut json {
             Value::Object(map) => {
                 map.insert("command".into(), Value::String(command.into()));
             }
             Value::Null => json = serde_json::json!({ "command": command }),
-            _ => {
-                return Err(NodeError::InvalidRequest {
-                    command,
-                    reason: "body must be an object".into(),
-                })
-            }
+            _ => return Err(invalid_request(command, "body must be an object")),
         }
-        let value = self.call_raw(command, &json).await?;
+        let text = json.to_string();
+        limits::check(&json, &text).map_err(|reason| invalid_request(command, reason))?;
+        let value = self.post(command, text).await?;
         serde_json::from_value(value).map_err(|e| bad_reply(command, e))
     }
 
-    /// Sends a JSON body as is; returns the reply object. For commands this
-    /// client has no typed method for (the devnet's own ones).
+    /// Sends a JSON body as is, without the size checks of [`Client::call`];
+    /// returns the reply object. For commands this client has no typed
+    /// method for (the devnet's own ones).
     pub async fn call_raw(&self, command: &'static str, body: &Value) -> Result<Value, NodeError> {
+        self.post(command, body.to_string()).await
+    }
+
+    /// Posts `body` to the endpoints in turn until one gives an answer that
+    /// is not worth retrying.
+    async fn post(&self, command: &'static str, body: String) -> Result<Value, NodeError> {
         let endpoints = &self.config.endpoints;
+        let timeout = self.config.timeout_of(command);
         let start = self.next.load(Ordering::Relaxed);
         let mut last_failure = String::new();
         for attempt in 0..=self.config.retries {
@@ -226,48 +263,18 @@ impl Client {
                 tokio::time::sleep(self.config.retry_backoff.saturating_mul(factor)).await;
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let response = self
-                .http
-                .post(endpoint)
-                .header(API_VERSION_HEADER, "1")
-                .json(body)
-                .send()
-                .await;
-            let response = match response {
-                Ok(r) => r,
-                Err(e) => {
-                    last_failure = format!("{}: {}", redact_url(endpoint), e.without_url());
+            let answer = self.post_once(endpoint, body.clone(), timeout).await;
+            let answer = answer.unwrap_or_else(|e| Answer::Retry(transport_failure(e, timeout)));
+            match answer {
+                Answer::Reply(value) => return Ok(value),
+                Answer::Refused(message) => return Err(NodeError::Refused { command, message }),
+                Answer::Bad(reason) => return Err(bad_reply(command, reason)),
+                Answer::Retry(reason) => {
+                    last_failure = format!("{}: {reason}", redact_url(endpoint));
                     self.next
                         .store((start + attempt as usize + 1) % endpoints.len(), Ordering::Relaxed);
-                    continue;
                 }
-            };
-            let status = response.status();
-            let text = match response.text().await {
-                Ok(t) => t,
-                Err(e) => {
-                    last_failure = format!("{}: {}", redact_url(endpoint), e.without_url());
-                    continue;
-                }
-            };
-            if status.is_server_error() {
-                last_failure = format!("{}: HTTP {status}", redact_url(endpoint));
-                self.next
-                    .store((start + attempt as usize + 1) % endpoints.len(), Ordering::Relaxed);
-                continue;
             }
-            let value: Value =
-                serde_json::from_str(&text).map_err(|e| bad_reply(command, format!("not JSON ({e})")))?;
-            if let Some(error) = value.get("error").and_then(Value::as_str) {
-                return Err(NodeError::Refused {
-                    command,
-                    message: error.to_string(),
-                });
-            }
-            if !status.is_success() {
-                return Err(bad_reply(command, format!("HTTP {status}")));
-            }
-            return Ok(value);
         }
         Err(NodeError::Unavailable {
             command,
@@ -275,225 +282,30 @@ impl Client {
         })
     }
 
-    /// `getNodeInfo`.
-    pub async fn get_node_info(&self) -> Result<NodeInfo, NodeError> {
-        const C: &str = "getNodeInfo";
-        let reply: api::NodeInfoReply = self.call(C, &Value::Null).await?;
-        Ok(NodeInfo {
-            latest_milestone: Hash::from_trytes(&reply.latest_milestone).map_err(|e| bad_reply(C, e))?,
-            latest_milestone_index: reply.latest_milestone_index,
-            latest_solid_milestone: Hash::from_trytes(&reply.latest_solid_subtangle_milestone)
-                .map_err(|e| bad_reply(C, e))?,
-            latest_solid_milestone_index: reply.latest_solid_subtangle_milestone_index,
-            time_ms: reply.time,
-            app_name: reply.app_name,
-        })
+    /// One request and its classified answer; `Err` for a transport failure
+    /// or a missed deadline.
+    async fn post_once(&self, endpoint: &str, body: String, timeout: Duration) -> Result<Answer, reqwest::Error> {
+        let response = self
+            .http
+            .post(endpoint)
+            .timeout(timeout)
+            .header(API_VERSION_HEADER, "1")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok(classify(status, &text))
     }
+}
 
-    /// `getTips`.
-    pub async fn get_tips(&self) -> Result<Vec<Hash>, NodeError> {
-        let reply: api::HashesReply = self.call("getTips", &Value::Null).await?;
-        hashes("getTips", &reply.hashes)
-    }
-
-    /// `getTransactionsToApprove`: (trunk, branch).
-    pub async fn get_transactions_to_approve(
-        &self,
-        depth: u32,
-        reference: Option<Hash>,
-    ) -> Result<(Hash, Hash), NodeError> {
-        const C: &str = "getTransactionsToApprove";
-        let body = api::GetTransactionsToApprove {
-            depth,
-            reference: reference.map(|r| r.to_string()),
-        };
-        let reply: api::TipsReply = self.call(C, &body).await?;
-        let trunk = Hash::from_trytes(&reply.trunk_transaction).map_err(|e| bad_reply(C, e))?;
-        let branch = Hash::from_trytes(&reply.branch_transaction).map_err(|e| bad_reply(C, e))?;
-        Ok((trunk, branch))
-    }
-
-    /// `attachToTangle`: proof of work by the node. Takes and returns the
-    /// bundle in index order (the wire order is last index first).
-    pub async fn attach_to_tangle(
-        &self,
-        trunk: Hash,
-        branch: Hash,
-        mwm: u8,
-        bundle: &[Transaction],
-    ) -> Result<Vec<Transaction>, NodeError> {
-        const C: &str = "attachToTangle";
-        let body = api::AttachToTangle {
-            trunk_transaction: trunk.to_string(),
-            branch_transaction: branch.to_string(),
-            min_weight_magnitude: mwm,
-            trytes: bundle.iter().rev().map(Transaction::to_trytes).collect(),
-        };
-        let reply: api::TrytesReply = self.call(C, &body).await?;
-        let mut txs = reply
-            .trytes
-            .iter()
-            .map(|t| Transaction::from_trytes(t).map_err(|e| bad_reply(C, e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        if txs.len() != bundle.len() {
-            return Err(bad_reply(
-                C,
-                format!("{} transactions returned for {}", txs.len(), bundle.len()),
-            ));
-        }
-        // Do not trust the order (the original's FIXME): sort by index.
-        txs.sort_by_key(|tx| tx.current_index.get());
-        Ok(txs)
-    }
-
-    /// `storeTransactions`.
-    pub async fn store_transactions(&self, txs: &[Transaction]) -> Result<(), NodeError> {
-        let body = api::Trytes {
-            trytes: txs.iter().map(Transaction::to_trytes).collect(),
-        };
-        self.call::<_, Value>("storeTransactions", &body).await.map(drop)
-    }
-
-    /// `broadcastTransactions`.
-    pub async fn broadcast_transactions(&self, txs: &[Transaction]) -> Result<(), NodeError> {
-        let body = api::Trytes {
-            trytes: txs.iter().map(Transaction::to_trytes).collect(),
-        };
-        self.call::<_, Value>("broadcastTransactions", &body).await.map(drop)
-    }
-
-    /// `findTransactions`, batched by 500 items of the longest list.
-    pub async fn find_transactions(&self, query: &FindQuery) -> Result<Vec<Hash>, NodeError> {
-        const C: &str = "findTransactions";
-        let lists = [
-            query.addresses.len(),
-            query.bundles.len(),
-            query.approvees.len(),
-            query.tags.len(),
-        ];
-        if lists.iter().all(|&n| n == 0) {
-            return Ok(Vec::new());
-        }
-        let strings = |v: Vec<String>| if v.is_empty() { None } else { Some(v) };
-        let mut out = Vec::new();
-        // Batch on the longest list; the other lists go whole with each batch.
-        let longest = (0..4).max_by_key(|&i| lists[i]).unwrap_or(0);
-        let mut offset = 0;
-        while offset < lists[longest] {
-            let range = offset..(offset + FIND_BATCH).min(lists[longest]);
-            let pick = |i: usize, all: Vec<String>| if i == longest { all[range.clone()].to_vec() } else { all };
-            let body = api::FindTransactions {
-                addresses: strings(pick(0, query.addresses.iter().map(|a| a.to_string()).collect())),
-                bundles: strings(pick(1, query.bundles.iter().map(|h| h.to_string()).collect())),
-                approvees: strings(pick(2, query.approvees.iter().map(|h| h.to_string()).collect())),
-                tags: strings(pick(3, query.tags.iter().map(|t| t.to_string()).collect())),
-            };
-            let reply: api::HashesReply = self.call(C, &body).await?;
-            out.extend(hashes(C, &reply.hashes)?);
-            offset = range.end;
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    /// `getTrytes`, batched by 500: `None` for hashes the node does not know.
-    pub async fn get_trytes(&self, wanted: &[Hash]) -> Result<Vec<Option<Transaction>>, NodeError> {
-        const C: &str = "getTrytes";
-        let mut out = Vec::with_capacity(wanted.len());
-        for chunk in wanted.chunks(TRYTES_BATCH) {
-            let body = api::GetTrytes {
-                hashes: chunk.iter().map(|h| h.to_string()).collect(),
-            };
-            let reply: api::TrytesReply = self.call(C, &body).await?;
-            if reply.trytes.len() != chunk.len() {
-                return Err(bad_reply(C, "wrong number of transactions"));
-            }
-            for trytes in reply.trytes {
-                if trytes.bytes().all(|b| b == b'9') {
-                    out.push(None);
-                } else {
-                    out.push(Some(Transaction::from_trytes(&trytes).map_err(|e| bad_reply(C, e))?));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// `getBalances`, batched by 1000 addresses; confirmed balances.
-    pub async fn get_balances(&self, addresses: &[Address]) -> Result<Balances, NodeError> {
-        const C: &str = "getBalances";
-        let mut result = Balances {
-            balances: Vec::with_capacity(addresses.len()),
-            milestone_index: 0,
-            references: Vec::new(),
-        };
-        for chunk in addresses.chunks(BALANCES_BATCH) {
-            let body = api::GetBalances {
-                addresses: chunk.iter().map(|a| a.to_string()).collect(),
-                threshold: Some(100),
-                tips: None,
-            };
-            let reply: api::BalancesReply = self.call(C, &body).await?;
-            if reply.balances.len() != chunk.len() {
-                return Err(bad_reply(C, "wrong number of balances"));
-            }
-            for b in &reply.balances {
-                result
-                    .balances
-                    .push(b.parse().map_err(|_| bad_reply(C, format!("balance {b:?}")))?);
-            }
-            // Batches taken across a milestone would mix ledger states: refuse.
-            if !result.references.is_empty() && result.milestone_index != reply.milestone_index {
-                return Err(bad_reply(C, "a milestone arrived between batches; retry"));
-            }
-            result.milestone_index = reply.milestone_index;
-            result.references = hashes(C, &reply.references)?;
-        }
-        Ok(result)
-    }
-
-    /// `getInclusionStates` against `tips`, batched by 1000.
-    pub async fn get_inclusion_states(&self, transactions: &[Hash], tips: &[Hash]) -> Result<Vec<bool>, NodeError> {
-        const C: &str = "getInclusionStates";
-        let mut out = Vec::with_capacity(transactions.len());
-        for chunk in transactions.chunks(INCLUSION_BATCH) {
-            let body = api::GetInclusionStates {
-                transactions: chunk.iter().map(|h| h.to_string()).collect(),
-                tips: Some(tips.iter().map(|h| h.to_string()).collect()),
-            };
-            let reply: api::StatesReply = self.call(C, &body).await?;
-            if reply.states.len() != chunk.len() {
-                return Err(bad_reply(C, "wrong number of states"));
-            }
-            out.extend(reply.states);
-        }
-        Ok(out)
-    }
-
-    /// `wereAddressesSpentFrom`.
-    pub async fn were_addresses_spent_from(&self, addresses: &[Address]) -> Result<Vec<bool>, NodeError> {
-        const C: &str = "wereAddressesSpentFrom";
-        let body = api::Addresses {
-            addresses: addresses.iter().map(|a| a.to_string()).collect(),
-        };
-        let reply: api::StatesReply = self.call(C, &body).await?;
-        if reply.states.len() != addresses.len() {
-            return Err(bad_reply(C, "wrong number of states"));
-        }
-        Ok(reply.states)
-    }
-
-    /// `checkConsistency`.
-    pub async fn check_consistency(&self, tails: &[Hash]) -> Result<Consistency, NodeError> {
-        let body = api::CheckConsistency {
-            tails: tails.iter().map(|h| h.to_string()).collect(),
-        };
-        let reply: api::ConsistencyReply = self.call("checkConsistency", &body).await?;
-        Ok(Consistency {
-            state: reply.state,
-            info: reply.info,
-        })
+/// A transport failure for an error message, without the URL it carries.
+fn transport_failure(error: reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        format!("no answer within {} ms", timeout.as_millis())
+    } else {
+        error.without_url().to_string()
     }
 }
 
@@ -516,5 +328,76 @@ mod tests {
         assert!(text.contains("http://user:***@127.0.0.1:1/"), "{text}");
         assert!(!text.contains("pw"), "{text}");
         assert!(!format!("{error:?} {client:?}").contains("pw"));
+    }
+
+    /// Goal: each kind of IRI 1.8.6 answer is taken as the module doc says.
+    /// Method: the bodies and statuses `RestEasy.sendResponse` produces, and
+    /// what a proxy in front of a node might add.
+    #[test]
+    fn answers_are_classified_as_iri_gives_them() {
+        let refused = |m: &str| Answer::Refused(m.into());
+        let cases = [
+            (
+                400,
+                r#"{"error":"Invalid depth input","duration":0}"#,
+                refused("Invalid depth input"),
+            ),
+            (
+                500,
+                r#"{"exception":"Invalid trytes input","duration":1}"#,
+                refused("Invalid trytes input"),
+            ),
+            (
+                401,
+                r#"{"error":"COMMAND attachToTangle is not available on this node"}"#,
+                refused("COMMAND attachToTangle is not available on this node"),
+            ),
+            (401, "", refused("HTTP 401 Unauthorized")),
+            (200, r#"{"error":"odd but a refusal"}"#, refused("odd but a refusal")),
+            (500, "", Answer::Retry("HTTP 500 Internal Server Error".into())),
+            (
+                502,
+                "<html>bad gateway</html>",
+                Answer::Retry("HTTP 502 Bad Gateway".into()),
+            ),
+            (
+                500,
+                r#"{"duration":3}"#,
+                Answer::Retry("HTTP 500 Internal Server Error".into()),
+            ),
+            (
+                500,
+                r#"{"error":"injected failure"}"#,
+                Answer::Retry("HTTP 500 Internal Server Error".into()),
+            ),
+            (404, "not found", Answer::Bad("HTTP 404 Not Found".into())),
+            (200, "<html>", Answer::Bad("not JSON".into())),
+            (
+                200,
+                r#"{"hashes":[],"duration":0}"#,
+                Answer::Reply(serde_json::json!({"hashes": [], "duration": 0})),
+            ),
+        ];
+        for (status, body, expected) in cases {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(classify(status, body), expected, "{status} {body}");
+        }
+    }
+
+    /// Goal: proof of work and tip selection get their own deadlines.
+    #[test]
+    fn slow_commands_have_their_own_deadlines() {
+        let config = ClientConfig {
+            timeout: Duration::from_secs(1),
+            pow_timeout: Duration::from_secs(2),
+            tip_selection_timeout: Duration::from_secs(3),
+            ..ClientConfig::new("http://node")
+        };
+        assert_eq!(config.timeout_of(command::ATTACH_TO_TANGLE), Duration::from_secs(2));
+        assert_eq!(
+            config.timeout_of(command::GET_TRANSACTIONS_TO_APPROVE),
+            Duration::from_secs(3)
+        );
+        assert_eq!(config.timeout_of(command::GET_NODE_INFO), Duration::from_secs(1));
     }
 }

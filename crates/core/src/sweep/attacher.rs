@@ -95,10 +95,9 @@ async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Ac
 /// What the node says of every attachment of the sweep. Stops asking once
 /// one of ours is confirmed (nothing else can change the decision).
 async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Observation, HubError> {
-    let milestone = hub.node().get_node_info().await?.latest_milestone;
     let recorded = hub.store().read().await?.sweep_tails(sweep.id).await?;
     let hashes: Vec<Hash> = recorded.iter().map(|t| t.hash).collect();
-    let confirmed = included(hub, &hashes, milestone).await?;
+    let confirmed = included(hub, &hashes).await?;
     let mut tails: Vec<ObservedTail> = recorded
         .iter()
         .zip(confirmed)
@@ -120,7 +119,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
         .filter(|t| t.recorded_at_ms.is_none())
         .map(|t| t.hash)
         .collect();
-    let third_confirmed = included(hub, &third_party, milestone).await?;
+    let third_confirmed = included(hub, &third_party).await?;
     for (tail, confirmed) in tails
         .iter_mut()
         .filter(|t| t.recorded_at_ms.is_none())
@@ -207,13 +206,13 @@ async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
     }
 }
 
-/// Whether each tail is confirmed (`getInclusionStates`), nothing asked
-/// for no tails.
-async fn included(hub: &Hub, tails: &[Hash], milestone: Hash) -> Result<Vec<bool>, HubError> {
+/// `getInclusionStates(tails)`: whether each is confirmed by a milestone
+/// (IRI 1.8.6 takes no tips); nothing asked for no tails.
+async fn included(hub: &Hub, tails: &[Hash]) -> Result<Vec<bool>, HubError> {
     if tails.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(hub.node().get_inclusion_states(tails, &[milestone]).await?)
+    Ok(hub.node().get_inclusion_states(tails).await?)
 }
 
 /// Records an attachment of the sweep (ours or a third party's).

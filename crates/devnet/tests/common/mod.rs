@@ -74,11 +74,7 @@ impl Net {
     }
 
     pub async fn confirmed(&self, tail: Hash) -> bool {
-        let info = self.client.get_node_info().await.unwrap();
-        self.client
-            .get_inclusion_states(&[tail], &[info.latest_milestone])
-            .await
-            .unwrap()[0]
+        self.client.get_inclusion_states(&[tail]).await.unwrap()[0]
     }
 
     /// Attaches on the latest milestone (so two bundles attached this way
