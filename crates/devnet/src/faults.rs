@@ -35,7 +35,7 @@ pub struct Faults {
     pub pause_milestones: bool,
     /// Report not being synced.
     pub not_synced: SyncFault,
-    /// Fraction (0..=1) of requests answered with HTTP 500.
+    /// Fraction (0..=1) of requests answered with a bare HTTP 503, as a failing node or its proxy would.
     pub fail_rate: f64,
     /// Fraction (0..=1) of requests delayed by `delay_ms`.
     pub delay_rate: f64,

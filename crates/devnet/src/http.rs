@@ -88,7 +88,7 @@ async fn answer(api: &Api, request: Request) -> Reply {
             tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
         }
         if fail {
-            return Reply::Exception(Some("injected failure".into()));
+            return Reply::Broken;
         }
     }
     commands::run(api, request).await

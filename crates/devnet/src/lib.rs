@@ -4,9 +4,11 @@
 //! The legacy network no longer runs, so Hub ships its own node. It speaks
 //! the IRI JSON API Hub uses, keeps a real ledger from a genesis allocation,
 //! and checks what a real node checks: proof of work and structure on store,
-//! complete and validly signed bundles, balances that never go negative. A
-//! coordinator issues milestones on an interval (or on demand) confirming
-//! consistent tips; a faucet pays from the genesis with real signed bundles;
+//! complete and validly signed bundles, balances that never go negative,
+//! IRI 1.8.6's tip selection with its max depth and 1.8.5 bundle rules. A
+//! coordinator issues milestones on an interval (or on demand) approving,
+//! as Compass does, only the pair its own walk returns; a faucet pays from
+//! the genesis with real signed bundles;
 //! faults can be switched on at run time; everything persists in a data
 //! directory.
 //!
@@ -17,6 +19,7 @@
 //!
 //! Modules: `tangle` (storage and indexes), `ledger` (balances and the
 //! consistency rule), `node` (the state and the rules of each command),
+//! `walk` (tip selection and the walk validator),
 //! `view` (the state as of the solid milestone, minus what pruning forgot),
 //! `coordinator` (milestones), `faucet` (payments from the genesis),
 //! `persist` (files), `profile` (network settings and API limits), `http`

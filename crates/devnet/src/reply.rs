@@ -8,6 +8,8 @@
 //! command, such as a parameter that fails validation). Every answer
 //! carries `duration` in milliseconds; Gson leaves out a null message.
 //! Every answer also carries `RestEasy.setupResponseHeaders`' headers.
+//! An injected failure is none of these: it is what a broken node or the
+//! proxy in front of it sends, a bare 503 with no JSON.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +26,8 @@ pub(crate) enum Reply {
     Error(String),
     /// `ExceptionResponse` (HTTP 500); `None` when the Java exception had no message.
     Exception(Option<String>),
+    /// An injected failure: HTTP 503, plain text, as from a failing proxy.
+    Broken,
 }
 
 impl Reply {
@@ -43,6 +47,7 @@ impl Reply {
     /// The HTTP answer, `duration_ms` after the request arrived.
     pub(crate) fn into_http(self, duration_ms: u64) -> Response {
         let (status, mut body) = match self {
+            Self::Broken => return (StatusCode::SERVICE_UNAVAILABLE, "injected failure").into_response(),
             Self::Success(fields) => (StatusCode::OK, fields),
             Self::Error(message) => (StatusCode::BAD_REQUEST, message_object("error", Some(message))),
             Self::Exception(message) => (StatusCode::INTERNAL_SERVER_ERROR, message_object("exception", message)),
