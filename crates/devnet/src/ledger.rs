@@ -11,13 +11,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hub_protocol::{Address, Hash};
+use hub_protocol::Address;
 
 /// What confirming one valid bundle does to the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleEffect {
-    /// The bundle hash.
-    pub bundle: Hash,
     /// Net value change per address (non-zero entries only).
     pub changes: Vec<(Address, i64)>,
     /// Addresses the bundle spends from (their keys are now exposed).
@@ -129,9 +127,8 @@ mod tests {
         Address::from_trytes(&c.to_string().repeat(81)).unwrap()
     }
 
-    fn effect(bundle: char, changes: &[(char, i64)]) -> BundleEffect {
+    fn effect(changes: &[(char, i64)]) -> BundleEffect {
         BundleEffect {
-            bundle: Hash::from_trytes(&bundle.to_string().repeat(81)).unwrap(),
             changes: changes.iter().map(|(a, v)| (address(*a), *v)).collect(),
             inputs: changes
                 .iter()
@@ -144,8 +141,8 @@ mod tests {
     #[test]
     fn overdrafts_and_double_spends_are_refused_but_funded_replays_confirm() {
         let mut ledger = Ledger::genesis(&[(address('A'), 100)]).unwrap();
-        let pay = effect('X', &[('A', -60), ('B', 60)]);
-        let again = effect('Y', &[('A', -60), ('C', 60)]);
+        let pay = effect(&[('A', -60), ('B', 60)]);
+        let again = effect(&[('A', -60), ('C', 60)]);
         assert!(ledger.check(&[&pay, &again]).is_err(), "double spend");
         assert!(ledger.check(&[&pay, &pay]).is_err(), "two attachments overdraw A");
         ledger.apply(&[&pay]).unwrap();
@@ -155,16 +152,16 @@ mod tests {
         assert!(ledger.spent(&address('A')));
         assert_eq!(ledger.total(), 100);
         // A spend and the payment funding it confirm together, in any order.
-        let spend_first = effect('S', &[('D', -10), ('B', 10)]);
-        let fund_d = effect('F', &[('B', -10), ('D', 10)]);
+        let spend_first = effect(&[('D', -10), ('B', 10)]);
+        let fund_d = effect(&[('B', -10), ('D', 10)]);
         ledger.apply(&[&spend_first, &fund_d]).unwrap();
         assert_eq!(ledger.balance(&address('B')), 60);
-        let promotion = effect('P', &[]);
+        let promotion = effect(&[]);
         ledger.apply(&[&promotion, &promotion]).unwrap();
         ledger.apply(&[&promotion]).unwrap();
         // IRI keeps no record of confirmed bundles: refill A, and the
         // confirmed payment confirms a second time.
-        let refill = effect('R', &[('B', -60), ('A', 60)]);
+        let refill = effect(&[('B', -60), ('A', 60)]);
         ledger.apply(&[&refill]).unwrap();
         ledger.apply(&[&pay]).unwrap();
         assert_eq!(ledger.balance(&address('A')), 40);

@@ -717,9 +717,5 @@ fn bundle_effect(txs: &[Transaction]) -> BundleEffect {
     }
     let mut changes: Vec<(Address, i64)> = changes.into_iter().filter(|(_, v)| *v != 0).collect();
     changes.sort();
-    BundleEffect {
-        bundle: txs[0].bundle,
-        changes,
-        inputs,
-    }
+    BundleEffect { changes, inputs }
 }
