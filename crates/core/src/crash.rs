@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 pub(crate) enum CrashPoint {
     /// Durable: the unsigned bundle, its ledger rows and key bindings.
     Planned,
+    /// As above; the node is being asked whether the keys already signed.
+    Checking,
     /// As above; the signatures exist only in memory.
     Signing,
     /// Durable: the signed bundle.
@@ -33,6 +35,7 @@ impl CrashPoint {
     fn name(self) -> &'static str {
         match self {
             Self::Planned => "sweep_planned",
+            Self::Checking => "sweep_checking",
             Self::Signing => "sweep_signing",
             Self::Signed => "sweep_signed",
             Self::Broadcast => "sweep_broadcast",

@@ -132,6 +132,11 @@ pub enum Cause {
     Provider,
     /// Something changed between a read and the write that depended on it.
     Concurrent,
+    /// The Tangle shows a key already signed a bundle Hub did not record
+    /// (see `spends`): nothing was signed.
+    SpentOnChain,
+    /// The node's answer failed verification and was not believed.
+    NodeAnswerRejected,
 }
 
 /// An internal failure: its cause, and a description for the log.

@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod pool;
 pub mod sensitive;
 pub mod services;
+mod spends;
 pub mod sweep;
 mod sweeps;
 pub mod tangle;

@@ -68,9 +68,15 @@ pub struct PassReport {
     /// Changes reported on addresses Hub expects nothing on (late deposits,
     /// Hub-address surpluses, and their clearing).
     pub unexpected_funds_reported: usize,
+    /// Confirmed bundles the node reported that failed validation (never believed).
+    pub rejected: usize,
+    /// Pages and addresses left for the next pass after an error.
+    pub failed: usize,
 }
 
-/// Runs one pass over every monitored address.
+/// Runs one pass over every monitored address. A page the node fails on,
+/// or an address that fails to settle, is logged and left for the next
+/// pass; the rest of the pass goes on.
 pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, HubError> {
     let mut report = PassReport::default();
     if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
@@ -88,33 +94,63 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         let Some(last) = page.last() else { break };
         after = last.id;
         report.addresses += page.len();
-        let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
-        let balances = hub.node().get_balances(&addresses).await?;
-        let changed: Vec<(&MonitoredAddress, Address, Amount)> = page
-            .iter()
-            .zip(balances.balances.iter())
-            .filter_map(|(row, node_balance)| {
-                let node_balance = Amount::new(*node_balance).ok()?;
-                (node_balance != row.balance).then_some((row, row.address, node_balance))
-            })
-            .collect();
-        if changed.is_empty() {
-            continue;
-        }
-        report.changed += changed.len();
-        let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
-        let bundles = confirmed_bundles(hub.node(), &wanted).await?;
-        for (row, address, node_balance) in changed {
-            match settle_address(hub, config, row, address, node_balance, &bundles).await? {
-                Outcome::Credited(n) => report.credited += n,
-                Outcome::Deferred => report.deferred += 1,
-                Outcome::Quarantined => report.quarantined += 1,
-            }
+        if let Err(e) = monitor_page(hub, config, &page, &mut report).await {
+            report.failed += 1;
+            tracing::warn!(
+                after_id = page[0].id,
+                "deposit monitor: page left for the next pass: {e}"
+            );
         }
     }
     report.unexpected_funds_reported += watch(hub, config, Watched::SweptDeposits).await?;
     report.unexpected_funds_reported += watch(hub, config, Watched::SettledHubAddresses).await?;
     Ok(report)
+}
+
+/// Compares one page of monitored addresses with the node and settles
+/// each that changed.
+async fn monitor_page(
+    hub: &Hub,
+    config: &MonitorConfig,
+    page: &[MonitoredAddress],
+    report: &mut PassReport,
+) -> Result<(), HubError> {
+    let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
+    let balances = hub.node().get_balances(&addresses).await?;
+    let changed: Vec<(&MonitoredAddress, Address, Amount)> = page
+        .iter()
+        .zip(balances.balances.iter())
+        .filter_map(|(row, node_balance)| {
+            let node_balance = Amount::new(*node_balance).ok()?;
+            (node_balance != row.balance).then_some((row, row.address, node_balance))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    report.changed += changed.len();
+    let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
+    let confirmed = confirmed_bundles(hub.node(), &wanted).await?;
+    if !confirmed.rejected.is_empty() {
+        let mut tx = hub.store().begin().await?;
+        for tail in &confirmed.rejected {
+            tx.report_rejected_node_answer(tail, hub.now_ms()).await?;
+        }
+        tx.commit().await?;
+        report.rejected += confirmed.rejected.len();
+    }
+    for (row, address, node_balance) in changed {
+        match settle_address(hub, config, row, address, node_balance, &confirmed.bundles).await {
+            Ok(Outcome::Credited(n)) => report.credited += n,
+            Ok(Outcome::Deferred) => report.deferred += 1,
+            Ok(Outcome::Quarantined) => report.quarantined += 1,
+            Err(e) => {
+                report.failed += 1;
+                tracing::warn!(%address, "deposit monitor: address left for the next pass: {e}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The addresses Hub expects no (more) funds on.

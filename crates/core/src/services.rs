@@ -1,7 +1,8 @@
 //! The background services of `hub serve`: the deposit monitor, the
 //! sweeper, the attacher and the address-pool refiller, each a loop that ticks one interval after the last
 //! tick finished (ticks never overlap), survives errors (logged; the next
-//! tick tries again) and stops on shutdown. An interval of 0 disables a
+//! tick tries again) and panics (an ALERT, then a longer wait), and stops
+//! on shutdown. An interval of 0 disables a
 //! service, as in the original.
 
 use std::future::Future;
@@ -40,21 +41,35 @@ pub struct ServiceConfig {
     pub attach: AttachConfig,
 }
 
+/// Longest wait after a tick panicked: the wait doubles from the
+/// service's interval with each panic in a row, up to this.
+const PANIC_BACKOFF_MAX_MS: u64 = 60_000;
+
+/// Runs `tick` every `interval_ms` until `stop`. Each tick runs as its own
+/// task, so a panic in it ends that tick only: the service logs an ALERT,
+/// waits longer (doubling, up to [`PANIC_BACKOFF_MAX_MS`]) and goes on.
 async fn every<F, Fut>(name: &'static str, interval_ms: u64, mut stop: watch::Receiver<bool>, mut tick: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     if interval_ms == 0 {
         tracing::info!("{name} disabled (interval 0)");
         return;
     }
+    let mut wait_ms = interval_ms;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(interval_ms)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        tick().await;
+        match tokio::spawn(tick()).await {
+            Ok(()) => wait_ms = interval_ms,
+            Err(e) => {
+                wait_ms = wait_ms.saturating_mul(2).min(PANIC_BACKOFF_MAX_MS.max(interval_ms));
+                tracing::error!("ALERT: {name} tick failed ({e}); the service goes on in {wait_ms} ms");
+            }
+        }
     }
 }
 
@@ -72,7 +87,10 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
                     Ok(report) if report.skipped_not_synced => {
                         tracing::warn!("deposit monitor: node not synced, pass skipped")
                     }
-                    Ok(report) if report.credited + report.deferred + report.quarantined > 0 => {
+                    Ok(report)
+                        if report.credited + report.deferred + report.quarantined + report.rejected + report.failed
+                            > 0 =>
+                    {
                         tracing::info!(?report, "deposit monitor pass")
                     }
                     Ok(_) => {}

@@ -1,12 +1,15 @@
 //! What Hub asks the node, composed from IRI calls (hub-behaviour.md §1.5.1):
 //! whether the node is synced, and which confirmed bundles touch a set of
 //! addresses. Used by the deposit monitor (and by the sweeper and attacher).
+//! Transactions are checked against their hashes by the client; bundles
+//! are validated here before anything is believed of them.
 //! "Confirmed" is IRI 1.8.6's `getInclusionStates`: referenced by a
 //! milestone the node has applied, whatever tips one names.
 
 use std::collections::{HashMap, HashSet};
 
 use hub_node::{Client, FindQuery, NodeError, NodeInfo};
+use hub_protocol::validate::{validate, Options};
 use hub_protocol::{Address, Hash, Transaction};
 
 /// A milestone is stale when older than this: the node is then not synced.
@@ -44,13 +47,25 @@ impl ConfirmedBundle {
     }
 }
 
+/// What [`confirmed_bundles`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Confirmed {
+    /// The confirmed bundles that pass the protocol validator.
+    pub bundles: Vec<ConfirmedBundle>,
+    /// Tails the node calls confirmed whose bundle does not validate (bad
+    /// signature, sum or bundle hash): a lying or broken node. Never
+    /// believed; the caller raises the alert.
+    pub rejected: Vec<Hash>,
+}
+
 /// Every bundle confirmed by the node's milestones so far (up to its latest
-/// solid one) in which any of `addresses` appears, as input or output.
-/// Reattachments of one bundle appear once per confirmed tail (at most one,
-/// on a sound network).
-pub async fn confirmed_bundles(node: &Client, addresses: &[Address]) -> Result<Vec<ConfirmedBundle>, NodeError> {
+/// solid one) in which any of `addresses` appears, as input or output, and
+/// which passes the full protocol validator (signatures, sum, bundle hash):
+/// what a node says is verified before it moves money. Reattachments of one
+/// bundle appear once per confirmed tail (at most one, on a sound network).
+pub async fn confirmed_bundles(node: &Client, addresses: &[Address]) -> Result<Confirmed, NodeError> {
     if addresses.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Confirmed::default());
     }
     let touching = node
         .find_transactions(&FindQuery {
@@ -68,7 +83,7 @@ pub async fn confirmed_bundles(node: &Client, addresses: &[Address]) -> Result<V
     bundles.sort();
     bundles.dedup();
     if bundles.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Confirmed::default());
     }
     let members = node
         .find_transactions(&FindQuery {
@@ -86,21 +101,39 @@ pub async fn confirmed_bundles(node: &Client, addresses: &[Address]) -> Result<V
     let states = node.get_inclusion_states(&tails).await?;
     let wanted: HashSet<Address> = addresses.iter().copied().collect();
     let mut confirmed = Vec::new();
+    let mut rejected = Vec::new();
     for (tail, included) in tails.into_iter().zip(states) {
         if !included {
             continue;
         }
-        if let Some(transactions) = follow_trunks(&by_hash, tail) {
-            if transactions.iter().any(|tx| wanted.contains(&tx.address)) {
-                confirmed.push(ConfirmedBundle { tail, transactions });
-            }
+        let Some(transactions) = follow_trunks(&by_hash, tail) else {
+            continue;
+        };
+        if !transactions.iter().any(|tx| wanted.contains(&tx.address)) {
+            continue;
+        }
+        let report = validate(&transactions, &Options::default());
+        if report.is_valid() {
+            confirmed.push(ConfirmedBundle { tail, transactions });
+        } else {
+            let why = report
+                .violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::error!(%tail, "ALERT: the node reports a confirmed bundle that is not valid ({why}); not believed");
+            rejected.push(tail);
         }
     }
-    Ok(confirmed)
+    Ok(Confirmed {
+        bundles: confirmed,
+        rejected,
+    })
 }
 
 /// The bundle of `tail`, following trunks, if complete in `by_hash`.
-fn follow_trunks(by_hash: &HashMap<Hash, Transaction>, tail: Hash) -> Option<Vec<Transaction>> {
+pub(crate) fn follow_trunks(by_hash: &HashMap<Hash, Transaction>, tail: Hash) -> Option<Vec<Transaction>> {
     let first = by_hash.get(&tail)?;
     let mut transactions = vec![first.clone()];
     let mut current = first;

@@ -65,16 +65,20 @@ impl Hub {
         }
 
         // Read-only checks first, so the node is asked without holding a write lock.
-        {
+        let hub_owned = {
             let mut tx = self.store.read().await?;
             if let Prior::Retry(uuid) = prior(&mut tx, request, amount, &payout, &tag).await? {
                 return Ok(uuid);
             }
-            if tx.is_hub_owned(&payout).await? {
-                return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
-            }
-        }
+            tx.is_hub_owned(&payout).await?
+        };
+        // A spent address is refused as spent even when it is Hub's (a swept
+        // deposit address), as the original did: clients map that code to
+        // "ask the user for a fresh address".
         self.ensure_unspent(payout).await?;
+        if hub_owned {
+            return Err(HubError::InvalidAddress("payoutAddress belongs to this Hub".into()));
+        }
 
         let mut tx = self.store.begin().await?;
         let user = match prior(&mut tx, request, amount, &payout, &tag).await? {

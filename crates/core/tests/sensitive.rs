@@ -1,7 +1,8 @@
 //! The dangerous commands on SQLite and PostgreSQL with the devnet
 //! (hub-behaviour.md §13 I): off by default; SignBundle authenticated by a
-//! real HMAC and writing nothing; RecoverFunds atomic, crediting nobody,
-//! paying the late funds on the Tangle; seeds only for known UUIDs.
+//! real HMAC, held to RecoverFunds' rules and recording what it signed;
+//! RecoverFunds atomic, crediting nobody, paying the late funds on the
+//! Tangle; seeds only for known UUIDs.
 
 mod common;
 
@@ -126,6 +127,20 @@ async fn sign_bundle_and_seeds(db: Db) {
         hub.sign_bundle(&request(&swept, hash('A'), "not hex".into())).await,
         Err(HubError::InvalidAuthentication)
     );
+    // RecoverFunds' rules: not while the key's own sweep is unconfirmed,
+    // never a hash whose normalised form holds a 13.
+    assert!(matches!(
+        hub.sign_bundle(&request(&swept, hash('A'), token(hash('A'), &swept))).await,
+        Err(HubError::InvalidAddress(rule)) if rule.contains("not confirmed")
+    ));
+    assert_eq!(ctx.row_counts().await, before, "refusals write nothing");
+    ctx.confirm_all().await;
+    assert!(wots::normalized_has_m(&hash('M')));
+    assert!(matches!(
+        hub.sign_bundle(&request(&swept, hash('M'), token(hash('M'), &swept))).await,
+        Err(HubError::InvalidArgument { field: "bundleHash", rule }) if rule.contains("13")
+    ));
+    let before = ctx.row_counts().await;
     let signature = hub
         .sign_bundle(&request(&swept, hash('A'), token(hash('A'), &swept)))
         .await
@@ -133,7 +148,39 @@ async fn sign_bundle_and_seeds(db: Db) {
     assert_eq!(signature.len(), 2 * 2187);
     let fragments = wots::Signature::from_trytes(&signature).unwrap();
     assert!(wots::verify(&address(&swept), &hash('A'), &fragments.0));
-    assert_eq!(ctx.row_counts().await, before, "SignBundle writes nothing");
+    // What it signed is recorded, with an event: the check before any later
+    // signature of this key knows the spend is Hub's.
+    assert_eq!(
+        ctx.strings("SELECT bundle_hash FROM sign_bundle_signature").await,
+        vec![hash('A').to_string()]
+    );
+    assert_eq!(
+        ctx.strings("SELECT reference FROM events WHERE kind = 'bundle_signed'")
+            .await,
+        vec![hash('A').to_string()]
+    );
+    let grew: Vec<_> = ctx
+        .row_counts()
+        .await
+        .into_iter()
+        .zip(&before)
+        .filter(|(after, before)| after.1 != before.1)
+        .map(|(after, _)| after.0)
+        .collect();
+    assert_eq!(
+        grew,
+        ["events", "sign_bundle_signature"],
+        "SignBundle records its signature only"
+    );
+    hub.sign_bundle(&request(&swept, hash('A'), token(hash('A'), &swept)))
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.strings("SELECT bundle_hash FROM sign_bundle_signature").await.len(),
+        1,
+        "asking again for the same hash records nothing new"
+    );
+    let before = ctx.row_counts().await;
 
     // Seeds: only the user's own addresses, only UUIDs Hub knows.
     assert_eq!(

@@ -409,13 +409,19 @@ async fn rounds_under_faults(ctx: &Ctx, s: &Scenario, rounds: usize) -> usize {
     let hub = &ctx.hub;
     let mut failures = 0;
     for _ in 0..rounds {
-        if let Err(e) = run_pass(hub, &MonitorConfig::default()).await {
-            assert!(matches!(e, HubError::IotaNodeUnavailable(_)), "monitor: {e:?}");
-            failures += 1;
+        match run_pass(hub, &MonitorConfig::default()).await {
+            Ok(report) => failures += report.failed,
+            Err(e) => {
+                assert!(matches!(e, HubError::IotaNodeUnavailable(_)), "monitor: {e:?}");
+                failures += 1;
+            }
         }
-        if let Err(e) = sweeper::run_tick(hub, &SweepConfig::default()).await {
-            assert!(matches!(e, HubError::IotaNodeUnavailable(_)), "sweeper: {e:?}");
-            failures += 1;
+        match sweeper::run_tick(hub, &SweepConfig::default()).await {
+            Ok(report) => failures += report.held,
+            Err(e) => {
+                assert!(matches!(e, HubError::IotaNodeUnavailable(_)), "sweeper: {e:?}");
+                failures += 1;
+            }
         }
         match attacher::run_tick(hub, &AttachConfig::default()).await {
             Ok(results) => failures += results.iter().filter(|(_, r)| r.is_err()).count(),

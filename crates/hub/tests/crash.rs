@@ -1,6 +1,6 @@
 //! Crash test: `hub serve` (with its embedded devnet) is killed with SIGKILL
 //! at each step of a sweep in turn (`HUB_CRASH_AT`, see
-//! `hub_core::crash`): planned, signing, signed, broadcast, attached,
+//! `hub_core::crash`): planned, checking the keys on the node, signing, signed, broadcast, attached,
 //! confirmed. After every restart the sweep completes; no key ever signs two
 //! bundle hashes on the Tangle; no deposit is credited twice and no
 //! withdrawal paid twice; every cached balance equals its ledger; GetStats
@@ -16,8 +16,9 @@ use std::time::Duration;
 use common::books::*;
 use common::*;
 
-const POINTS: [&str; 6] = [
+const POINTS: [&str; 7] = [
     "sweep_planned",
+    "sweep_checking",
     "sweep_signing",
     "sweep_signed",
     "sweep_broadcast",

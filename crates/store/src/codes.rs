@@ -190,6 +190,21 @@ pub enum EventKind {
     /// The node shows more on a settled Hub address than Hub's books (amount:
     /// the surplus), e.g. a sweep confirmed a second time. Nothing is credited.
     HubUnexpectedInbound,
+    /// A Hub address was taken out of sweeping (address; reference: why
+    /// in short, the bundle hash that spent it).
+    HubAddressQuarantined,
+    /// ALERT: before signing, the node showed the key's address spent by a
+    /// bundle Hub has no record of signing (address; reference: that bundle
+    /// hash, or none when the node says spent but shows no spend). Nothing
+    /// was signed.
+    KeySpentElsewhere,
+    /// ALERT: the node gave an answer that fails verification (a bundle
+    /// that does not validate, a transaction that is not the sweep's);
+    /// reference: the tail or bundle concerned. Nothing was believed.
+    NodeAnswerRejected,
+    /// SignBundle signed an already-swept key for a caller's bundle hash
+    /// (address; reference: that hash).
+    BundleSigned,
 }
 
 impl EventKind {
@@ -219,6 +234,10 @@ impl EventKind {
             Self::Call => "call",
             Self::DepositLate => "deposit_late",
             Self::HubUnexpectedInbound => "hub_unexpected_inbound",
+            Self::HubAddressQuarantined => "hub_address_quarantined",
+            Self::KeySpentElsewhere => "key_spent_elsewhere",
+            Self::NodeAnswerRejected => "node_answer_rejected",
+            Self::BundleSigned => "bundle_signed",
         }
     }
 }

@@ -75,14 +75,21 @@ impl Tx {
         Ok(row.try_get("id")?)
     }
 
-    /// A deposit address with its owner and state.
+    /// A deposit address with its owner and state; in a write transaction
+    /// the address row stays locked until it ends (PostgreSQL), so two
+    /// callers deciding about one key take turns.
     pub async fn user_address(&mut self, address: &Address) -> Result<Option<UserAddressRow>> {
+        let lock = if self.lock_clause().is_empty() {
+            ""
+        } else {
+            " FOR UPDATE OF a"
+        };
         let sql = format!(
             "SELECT a.id, a.address, a.user_id, u.identifier, a.seed_uuid, a.balance,
                     CASE WHEN {} THEN 1 ELSE 0 END AS swept,
                     CASE WHEN a.quarantined_at IS NULL THEN 0 ELSE 1 END AS quarantined
              FROM user_address a JOIN user_account u ON u.id = a.user_id
-             WHERE a.address = $1",
+             WHERE a.address = $1{lock}",
             deposit_address_swept("a")
         );
         let row = sqlx::query(&sql)

@@ -36,6 +36,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Records an ALERT: the node's answer about `reference` (a tail or a
+    /// bundle hash) failed verification and was not believed. Once per
+    /// reference: `false` if it was reported before.
+    pub async fn report_rejected_node_answer(&mut self, reference: &hub_protocol::Hash, now: i64) -> Result<bool> {
+        let kind = EventKind::NodeAnswerRejected;
+        let earlier = sqlx::query("SELECT 1 FROM events WHERE kind = $1 AND reference = $2")
+            .bind(kind.as_str())
+            .bind(reference.as_str())
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        if earlier.is_some() {
+            return Ok(false);
+        }
+        let of = EventOf {
+            reference: Some(reference.as_str()),
+            ..EventOf::default()
+        };
+        self.event(kind, of, now).await?;
+        Ok(true)
+    }
+
     /// Number of rows in the event log (for tests and reports).
     pub async fn event_count(&mut self) -> Result<i64> {
         let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events")

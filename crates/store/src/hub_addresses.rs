@@ -86,12 +86,34 @@ impl Tx {
         self.event(kind, of, now).await
     }
 
-    /// Hub addresses a sweep may spend, smallest first: not cold, funded,
+    /// Takes a Hub address out of sweeping, for a person to look at;
+    /// `false` if it is no Hub address or was quarantined already.
+    pub async fn quarantine_hub_address(&mut self, address: &Address, reason: &str, now: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "UPDATE hub_address SET quarantined_at = $1, quarantine_reason = $2 WHERE address = $3 AND quarantined_at IS NULL RETURNING address",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(address.as_str())
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        if row.is_none() {
+            return Ok(false);
+        }
+        let of = EventOf {
+            address: Some(address.as_str()),
+            ..EventOf::default()
+        };
+        self.event(EventKind::HubAddressQuarantined, of, now).await?;
+        Ok(true)
+    }
+
+    /// Hub addresses a sweep may spend, smallest first: not cold, not quarantined, funded,
     /// never spent, created before `now`, and every sweep into them confirmed.
     pub async fn eligible_hub_inputs(&mut self, now: i64) -> Result<Vec<FundedAddress>> {
         let sql = format!(
             "SELECT h.id, h.address, h.seed_uuid, h.balance, CAST(NULL AS BIGINT) AS user_id FROM hub_address h
-             WHERE h.is_cold_storage = 0 AND h.balance > 0 AND h.created_at < $1 AND NOT {}
+             WHERE h.is_cold_storage = 0 AND h.quarantined_at IS NULL AND h.balance > 0 AND h.created_at < $1 AND NOT {}
                AND EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id)
                AND NOT EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id AND {})
              ORDER BY h.balance, h.id{}",

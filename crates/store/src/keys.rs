@@ -4,7 +4,7 @@
 //! bundle. Also the questions asked of every stored key (is this UUID ours?
 //! one stored pair to check the salt with).
 
-use hub_protocol::{Hash, SeedUuid};
+use hub_protocol::{Address, Hash, SeedUuid};
 
 use crate::codes::EventKind;
 use crate::events::EventOf;
@@ -81,11 +81,58 @@ impl Tx {
         self.event(EventKind::RecoveryPlanned, of, now).await
     }
 
-    /// Bundle hashes a seed UUID signed or may sign: its sweep binding and its recoveries.
+    /// Records, before it is made, a SignBundle signature of an already
+    /// swept key for a caller's bundle hash (idempotent: asking again for
+    /// the same hash records nothing new).
+    pub async fn record_sign_bundle(
+        &mut self,
+        seed_uuid: &SeedUuid,
+        address: &Address,
+        bundle_hash: &Hash,
+        now: i64,
+    ) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO sign_bundle_signature (seed_uuid, bundle_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(seed_uuid.as_str())
+        .bind(bundle_hash.as_str())
+        .bind(now)
+        .execute(&mut *self.inner)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(());
+        }
+        let of = EventOf {
+            address: Some(address.as_str()),
+            reference: Some(bundle_hash.as_str()),
+            ..EventOf::default()
+        };
+        self.event(EventKind::BundleSigned, of, now).await
+    }
+
+    /// Records an ALERT: the node shows `address` spent by `bundle_hash`
+    /// (`None`: spent, no spend shown), which Hub never signed.
+    pub async fn report_key_spent_elsewhere(
+        &mut self,
+        address: &Address,
+        bundle_hash: Option<&Hash>,
+        now: i64,
+    ) -> Result<()> {
+        let of = EventOf {
+            address: Some(address.as_str()),
+            reference: bundle_hash.map(Hash::as_str),
+            ..EventOf::default()
+        };
+        self.event(EventKind::KeySpentElsewhere, of, now).await
+    }
+
+    /// Bundle hashes a seed UUID signed or may sign: its sweep binding, its
+    /// recoveries and its SignBundle signatures.
     pub async fn signed_hashes(&mut self, seed_uuid: &SeedUuid) -> Result<Vec<Hash>> {
         let rows = sqlx::query(
             "SELECT bundle_hash FROM signed_uuids WHERE uuid = $1 AND bundle_hash IS NOT NULL
-             UNION ALL SELECT bundle_hash FROM recovery_signature WHERE seed_uuid = $1",
+             UNION ALL SELECT bundle_hash FROM recovery_signature WHERE seed_uuid = $1
+             UNION ALL SELECT bundle_hash FROM sign_bundle_signature WHERE seed_uuid = $1",
         )
         .bind(seed_uuid.as_str())
         .fetch_all(&mut *self.inner)

@@ -253,6 +253,8 @@ pub struct SweepInput {
     pub seed_uuid: SeedUuid,
     /// The address it spends.
     pub address: Address,
+    /// The address is quarantined: its key must not sign.
+    pub quarantined: bool,
 }
 
 /// A seed UUID with the address it derives (for the start-up check and the pool).

@@ -91,13 +91,15 @@ impl Tx {
     /// The key and address of every input of a sweep (a recovery's too).
     pub async fn sweep_inputs(&mut self, sweep: i64) -> Result<Vec<SweepInput>> {
         let sql = format!(
-            "SELECT a.seed_uuid, a.address FROM user_address_balance b JOIN user_address a ON a.id = b.user_address WHERE b.sweep = $1 AND b.reason = {}
+            "SELECT a.seed_uuid, a.address, {q_a} FROM user_address_balance b JOIN user_address a ON a.id = b.user_address WHERE b.sweep = $1 AND b.reason = {}
              UNION ALL
-             SELECT h.seed_uuid, h.address FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = {}
+             SELECT h.seed_uuid, h.address, {q_h} FROM hub_address_balance b JOIN hub_address h ON h.id = b.hub_address WHERE b.sweep = $1 AND b.reason = {}
              UNION ALL
-             SELECT a.seed_uuid, a.address FROM recovery_signature r JOIN user_address a ON a.seed_uuid = r.seed_uuid WHERE r.sweep = $1",
+             SELECT a.seed_uuid, a.address, {q_a} FROM recovery_signature r JOIN user_address a ON a.seed_uuid = r.seed_uuid WHERE r.sweep = $1",
             AddressReason::Sweep.code(),
-            HubAddressReason::Outbound.code()
+            HubAddressReason::Outbound.code(),
+            q_a = "CASE WHEN a.quarantined_at IS NULL THEN 0 ELSE 1 END AS quarantined",
+            q_h = "CASE WHEN h.quarantined_at IS NULL THEN 0 ELSE 1 END AS quarantined",
         );
         let rows = sqlx::query(&sql).bind(sweep).fetch_all(&mut *self.inner).await?;
         rows.iter()
@@ -106,6 +108,7 @@ impl Tx {
                 Ok(SweepInput {
                     seed_uuid: c.seed_uuid("seed_uuid")?,
                     address: c.address("address")?,
+                    quarantined: c.flag("quarantined")?,
                 })
             })
             .collect()

@@ -77,6 +77,49 @@ impl TestDb {
         }
     }
 
+    /// A copy of the database as it is now, as a backup would hold it (and
+    /// to be removed like any). On PostgreSQL the copy is made from the
+    /// database as a template, so nobody may be connected to it: close
+    /// every store on it first.
+    pub async fn copy(&self) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("hub_copy_{}_{}_{}", std::process::id(), n, rand::random::<u32>());
+        use sqlx::Executor;
+        match (&self.file, &self.drop_name) {
+            (Some(_), _) => {
+                let file = std::env::temp_dir().join(format!("{name}.sqlite"));
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url)
+                    .await
+                    .expect("the test database is reachable");
+                conn.execute(format!("VACUUM INTO '{}'", file.display()).as_str())
+                    .await
+                    .expect("VACUUM INTO copies the database");
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", file.display()),
+                    drop_name: None,
+                    file: Some(file),
+                }
+            }
+            (None, Some(source)) => {
+                let admin = postgres_admin_url();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("PostgreSQL is running");
+                conn.execute(format!("CREATE DATABASE {name} TEMPLATE {source}").as_str())
+                    .await
+                    .expect("the source database has no other connection");
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+                Self {
+                    url: format!("{base}/{name}"),
+                    drop_name: Some(name),
+                    file: None,
+                }
+            }
+            (None, None) => unreachable!("a test database is a file or a PostgreSQL database"),
+        }
+    }
+
     /// Removes the database (call at the end of a test).
     pub async fn remove(self) {
         if let Some(name) = &self.drop_name {

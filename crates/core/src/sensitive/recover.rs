@@ -4,7 +4,9 @@
 //! transaction, no account credited (the original paid the user twice), the
 //! bundle mined over the real essence to expose the reused key least,
 //! refused while the address's sweep is unconfirmed, and recorded through
-//! the sweep state machine so a crash resumes the same bundle.
+//! the sweep state machine so a crash resumes the same bundle. The
+//! signature goes through the sweeper, so the node is asked first whether
+//! the key signed anything Hub has no record of (`crate::spends`).
 
 use hub_protocol::bundle::{mine, BundleBuilder, Input, Output};
 use hub_protocol::{Address, Amount, Hash, SeedUuid, Transaction};
@@ -12,6 +14,7 @@ use hub_store::{SweepRow, UserAddressRow};
 
 use super::{disabled, exact_address};
 use crate::commands::parse_payout_address;
+use crate::spends::spends_seen;
 use crate::sweep::select::Selection;
 use crate::sweep::{record_planned, sweeper, Keys, PlannedSweep};
 use crate::{pool, Cause, Hub, HubError, RecoverFundsRequest};
@@ -55,8 +58,17 @@ impl Hub {
         if balance == 0 {
             return Err(HubError::AddressBalanceZero);
         }
-        let mut signed = self.signatures_seen(&address).await?;
+        // Every bundle the node has seen this key sign, confirmed or not,
+        // exposes part of it: the mined bundle must expose least with all.
+        let mut signed: Vec<Hash> = spends_seen(&self.node, &[address])
+            .await?
+            .remove(&address)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         signed.extend(bound);
+        signed.sort();
+        signed.dedup();
         if signed.is_empty() {
             return Err(HubError::internal(
                 Cause::Invariant,
@@ -159,34 +171,12 @@ impl Hub {
         tx.commit().await?;
         Ok(Some(sweep))
     }
-
-    /// Bundle hashes the node has seen `address` sign (any bundle in which
-    /// it spends), confirmed or not: every one exposes part of the key.
-    async fn signatures_seen(&self, address: &Address) -> Result<Vec<Hash>, HubError> {
-        let found = self
-            .node
-            .find_transactions(&hub_node::FindQuery {
-                addresses: vec![*address],
-                ..hub_node::FindQuery::default()
-            })
-            .await?;
-        let mut hashes: Vec<Hash> = self
-            .node
-            .get_trytes(&found)
-            .await?
-            .into_iter()
-            .flatten()
-            .filter(|tx| tx.address == *address && tx.value.is_negative())
-            .map(|tx| tx.bundle)
-            .collect();
-        hashes.sort();
-        hashes.dedup();
-        Ok(hashes)
-    }
 }
 
 /// The deposit address to recover from, if it may be: known, the user's,
-/// swept, and with every earlier spend of it confirmed.
+/// swept, and with every earlier spend of it confirmed. In a write
+/// transaction the address row stays locked (see `user_address`), so two
+/// concurrent recoveries cannot both plan a bundle for the key.
 async fn recoverable(tx: &mut hub_store::Tx, address: &Address, user_id: i64) -> Result<UserAddressRow, HubError> {
     let row = tx.user_address(address).await?.ok_or(HubError::UnknownAddress)?;
     if row.user_id != user_id {

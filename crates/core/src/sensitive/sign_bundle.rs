@@ -2,7 +2,12 @@
 //! deposit address's key, for an operator who builds a recovery bundle
 //! himself. Fix over the original: the token is a real HMAC-SHA256 over the
 //! bundle hash and the address, compared in constant time (the original's
-//! was a constant). Writes nothing.
+//! was a constant). Held to RecoverFunds' rules: refused while the key's
+//! own sweep (or an earlier recovery) is unconfirmed, refused for a hash
+//! whose normalised form holds a 13 (it would reveal a fragment's private
+//! key whole), and the node is asked first whether the key signed anything
+//! Hub has no record of (`crate::spends`). Each signature is recorded
+//! before it is made, with an event.
 
 use std::fmt;
 
@@ -13,6 +18,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{disabled, exact_address};
+use crate::spends::{clear_to_sign, SigningKey};
 use crate::{Hub, HubError, SignBundleRequest};
 
 /// Shortest accepted SignBundle key.
@@ -92,6 +98,29 @@ impl Hub {
         if !key.verify(&request.authentication, &hash, &address) {
             return Err(HubError::InvalidAuthentication);
         }
+        if wots::normalized_has_m(&hash) {
+            return Err(HubError::InvalidArgument {
+                field: "bundleHash",
+                rule: "its normalised form holds a 13, which would reveal a key fragment whole: change the bundle \
+                       (e.g. its obsolete tag) and ask again"
+                    .into(),
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        let row = tx.user_address(&address).await?.ok_or(HubError::UnknownAddress)?;
+        if let Some(pending) = tx.unconfirmed_spends(row.id, &row.seed_uuid).await?.first() {
+            return Err(HubError::InvalidAddress(format!(
+                "address: bundle {pending} spending it is not confirmed yet; sign after it is"
+            )));
+        }
+        tx.record_sign_bundle(&row.seed_uuid, &address, &hash, self.now_ms())
+            .await?;
+        tx.commit().await?;
+        let key = SigningKey {
+            address,
+            seed_uuid: row.seed_uuid.clone(),
+        };
+        clear_to_sign(self, &[key], &hash).await?;
         let signature = self
             .provider
             .sign(&row.seed_uuid, &hash)

@@ -4,8 +4,11 @@
 //!
 //! Fixes over the original: a node error skips that sweep for this tick and
 //! never stops the service; confirmation is seen through any attachment,
-//! ours or a third party's; confirming a sweep emits an event. Attachment
-//! never re-signs: it reuses the stored, signed transactions.
+//! ours or a third party's, but a third party's only if it carries exactly
+//! the sweep's signed transactions; confirming a sweep emits an event.
+//! Attachment never re-signs: it reuses the stored, signed transactions.
+
+use std::collections::HashMap;
 
 use hub_node::FindQuery;
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
@@ -16,6 +19,7 @@ use hub_store::{SweepRow, SweepState};
 use super::decide::{decide, Decision, Observation, ObservedTail};
 use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
+use crate::tangle::follow_trunks;
 use crate::{Cause, Hub, HubError};
 
 /// Recorded tails asked about consistency per sweep and tick, newest first:
@@ -145,7 +149,10 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
 }
 
 /// Tails of the sweep's bundle on the node that Hub has not recorded
-/// (anyone may reattach a signed bundle).
+/// (anyone may reattach a signed bundle), each checked to carry exactly the
+/// sweep's signed transactions: a tail whose bundle differs (a forgery
+/// under the sweep's bundle hash, or an incomplete copy) is never taken as
+/// the sweep's, and a forgery is reported once as an ALERT.
 async fn third_party_tails(hub: &Hub, sweep: &SweepRow, recorded: &[Hash]) -> Result<Vec<ObservedTail>, HubError> {
     let node = hub.node();
     let members = node
@@ -154,18 +161,47 @@ async fn third_party_tails(hub: &Hub, sweep: &SweepRow, recorded: &[Hash]) -> Re
             ..FindQuery::default()
         })
         .await?;
-    let transactions = node.get_trytes(&members).await?;
-    Ok(members
+    let by_hash: HashMap<Hash, Transaction> = members
         .iter()
-        .zip(transactions)
-        .filter(|(h, tx)| tx.as_ref().is_some_and(Transaction::is_tail) && !recorded.contains(h))
-        .map(|(h, _)| ObservedTail {
-            hash: *h,
-            recorded_at_ms: None,
-            confirmed: false,
-            consistent: None,
+        .copied()
+        .zip(node.get_trytes(&members).await?)
+        .filter_map(|(hash, tx)| tx.map(|tx| (hash, tx)))
+        .collect();
+    let ours = sweep_transactions(sweep)?;
+    let mut tails = Vec::new();
+    for (hash, tx) in &by_hash {
+        if !tx.is_tail() || recorded.contains(hash) {
+            continue;
+        }
+        match follow_trunks(&by_hash, *hash) {
+            Some(copy) if same_bundle(&copy, &ours) => tails.push(ObservedTail {
+                hash: *hash,
+                recorded_at_ms: None,
+                confirmed: false,
+                consistent: None,
+            }),
+            Some(_) => {
+                tracing::error!(bundle = %sweep.bundle_hash, tail = %hash,
+                    "ALERT: the node holds a tail under this sweep's bundle hash whose transactions are not the sweep's; ignored");
+                let mut tx = hub.store().begin().await?;
+                tx.report_rejected_node_answer(hash, hub.now_ms()).await?;
+                tx.commit().await?;
+            }
+            None => {} // not all of it on the node (yet): not a copy to judge
+        }
+    }
+    Ok(tails)
+}
+
+/// Whether an attached copy carries exactly `ours` (index order): the same
+/// essences and signatures, whatever tips and proof of work it has.
+fn same_bundle(copy: &[Transaction], ours: &[Transaction]) -> bool {
+    copy.len() == ours.len()
+        && copy.iter().zip(ours).all(|(theirs, ours)| {
+            theirs.essence() == ours.essence()
+                && theirs.bundle == ours.bundle
+                && theirs.signature_message_fragment == ours.signature_message_fragment
         })
-        .collect())
 }
 
 /// Carries out the decision.

@@ -10,6 +10,9 @@
 //! transaction, checks every signature, then stores the signed bundle in
 //! one short transaction. A crash between the steps resumes the same
 //! bundle: a planned sweep is signed again for the same hash, never rebuilt.
+//! Before any key signs, the node must show it unspent, or spent only by
+//! this bundle ([`crate::spends`]): a database that lost a broadcast sweep
+//! leaves the new plan unsigned and its addresses quarantined.
 
 use std::collections::HashMap;
 
@@ -23,6 +26,7 @@ use super::select::{select, Candidates, Selection};
 pub use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
 use crate::pool;
+use crate::spends::{clear_to_sign, SigningKey};
 use crate::tangle::synced_node;
 use crate::{Cause, Hub, HubError};
 
@@ -54,6 +58,10 @@ impl Default for SweepConfig {
 pub struct SweepReport {
     /// Planned sweeps found unsigned and signed (after a restart).
     pub resumed: usize,
+    /// Planned sweeps that could not be signed this tick (each logged):
+    /// the signer refused or was down, the node did not answer, or a key is
+    /// held because the node shows it spent elsewhere.
+    pub held: usize,
     /// The node was not synced: nothing new was planned.
     pub skipped_not_synced: bool,
     /// The bundle hash of the sweep planned and signed this tick.
@@ -61,13 +69,20 @@ pub struct SweepReport {
 }
 
 /// One tick: finish unsigned sweeps, then plan and sign a new one if there
-/// is anything to sweep or pay.
+/// is anything to sweep or pay. A planned sweep that cannot be signed is
+/// left for the next tick and holds up nothing else: its deposits,
+/// withdrawals and inputs are its own, so the next sweep plans without them.
 pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, HubError> {
     let mut report = SweepReport::default();
     let planned = hub.store().read().await?.sweeps_in_state(SweepState::Planned).await?;
     for sweep in planned {
-        sign(hub, &sweep).await?;
-        report.resumed += 1;
+        match sign(hub, &sweep).await {
+            Ok(()) => report.resumed += 1,
+            Err(e) => {
+                report.held += 1;
+                tracing::warn!(bundle = %sweep.bundle_hash, "planned sweep not signed this tick: {e}");
+            }
+        }
     }
     if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
         report.skipped_not_synced = true;
@@ -75,8 +90,13 @@ pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, Hu
     }
     if let Some(sweep) = plan(hub, config).await? {
         crash::at(CrashPoint::Planned);
-        sign(hub, &sweep).await?;
-        report.swept = Some(sweep.bundle_hash.to_string());
+        match sign(hub, &sweep).await {
+            Ok(()) => report.swept = Some(sweep.bundle_hash.to_string()),
+            Err(e) => {
+                report.held += 1;
+                tracing::warn!(bundle = %sweep.bundle_hash, "new sweep planned, not signed this tick: {e}");
+            }
+        }
     }
     Ok(report)
 }
@@ -197,11 +217,21 @@ fn unsigned_bundle(
     Ok((unsigned.hash(), trytes))
 }
 
-/// Signs a planned sweep for its bound bundle hash and stores it.
+/// Signs a planned sweep for its bound bundle hash and stores it, once
+/// the node shows none of its keys spent by another bundle
+/// ([`clear_to_sign`]).
 pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
     let hash = sweep.bundle_hash;
     let mut transactions = sweep_transactions(sweep)?;
     let keys = allowed_keys(hub, sweep).await?;
+    let signing: Vec<SigningKey> = keys
+        .iter()
+        .map(|(address, seed_uuid)| SigningKey {
+            address: *address,
+            seed_uuid: seed_uuid.clone(),
+        })
+        .collect();
+    clear_to_sign(hub, &signing, &hash).await?;
     let mut i = 0;
     while i < transactions.len() {
         if !transactions[i].value.is_negative() {
@@ -251,11 +281,21 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
 
 /// The keys that may sign this sweep, by the address they spend: each
 /// input's key bound to exactly this bundle hash, or allowed it by a
-/// recovery. Read in one snapshot, before any signer call.
+/// recovery. Read in one snapshot, before any signer call. A sweep with a
+/// quarantined input signs nothing.
 async fn allowed_keys(hub: &Hub, sweep: &SweepRow) -> Result<HashMap<hub_protocol::Address, SeedUuid>, HubError> {
     let mut read = hub.store().read().await?;
     let mut keys = HashMap::new();
     for input in read.sweep_inputs(sweep.id).await? {
+        if input.quarantined {
+            return Err(HubError::internal(
+                Cause::SpentOnChain,
+                format!(
+                    "input {} is quarantined: this sweep is held until a person looks at it",
+                    input.address
+                ),
+            ));
+        }
         let bound = read.uuid_binding(&input.seed_uuid).await? == Some(sweep.bundle_hash);
         if bound || read.recovery_allows(&input.seed_uuid, &sweep.bundle_hash).await? {
             keys.insert(input.address, input.seed_uuid);

@@ -1,0 +1,141 @@
+//! One stuck thing never freezes the rest, on SQLite and PostgreSQL with
+//! the devnet: a sweep its signer refuses to sign stays planned while the
+//! next deposit and withdrawal are swept and paid; an address spammed with
+//! zero-value transactions does not hold up crediting another.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use hub_core::monitor::{run_pass, MonitorConfig};
+use hub_core::sweeper::{self, SweepConfig};
+use hub_core::{Hub, SystemClock, WithdrawRequest};
+use hub_protocol::bundle::{BundleBuilder, Output};
+use hub_protocol::wots::Signature;
+use hub_protocol::{Address, Hash, SecurityLevel, Seed, SeedUuid};
+use hub_signer::{BoxFuture, LocalProvider, ProviderError, SeedProvider};
+use hub_store::SweepState;
+
+/// A signer that refuses every signature for the first bundle hash it is
+/// asked to sign (as a signing server refuses a key's second bundle).
+struct RefusesFirstBundle {
+    inner: Arc<LocalProvider>,
+    refused: Mutex<Option<Hash>>,
+}
+
+impl SeedProvider for RefusesFirstBundle {
+    fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>> {
+        self.inner.address(uuid)
+    }
+    fn security_level<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>> {
+        self.inner.security_level(uuid)
+    }
+    fn sign<'a>(
+        &'a self,
+        uuid: &'a SeedUuid,
+        bundle_hash: &'a Hash,
+    ) -> BoxFuture<'a, Result<Signature, ProviderError>> {
+        let refused = *self.refused.lock().unwrap().get_or_insert(*bundle_hash);
+        if refused == *bundle_hash {
+            return Box::pin(async { Err(ProviderError::Refused("this key already signed another bundle".into())) });
+        }
+        self.inner.sign(uuid, bundle_hash)
+    }
+    fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
+        self.inner.seed(uuid)
+    }
+}
+
+async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
+    let ctx = start(db).await;
+    let signer = Arc::new(RefusesFirstBundle {
+        inner: provider(),
+        refused: Mutex::new(None),
+    });
+    let hub = Hub::new(
+        ctx.hub.store().clone(),
+        ctx.client.clone(),
+        signer,
+        Arc::new(SystemClock),
+    );
+    hub.create_user("stuck").await.unwrap();
+    let first = hub.get_deposit_address("stuck", false).await.unwrap();
+    ctx.fund(&first, 1_000).await;
+    ctx.milestone().await;
+    run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    assert_eq!((report.swept.as_deref(), report.held), (None, 1), "{report:?}");
+
+    // The next deposit and a withdrawal are swept and paid meanwhile.
+    hub.create_user("next").await.unwrap();
+    let second = hub.get_deposit_address("next", false).await.unwrap();
+    ctx.fund(&second, 700).await;
+    ctx.milestone().await;
+    run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    let withdrawal = hub
+        .user_withdraw(&WithdrawRequest {
+            user_id: "stuck".into(),
+            payout_address: "P".repeat(80) + "9",
+            amount: 400,
+            validate_checksum: false,
+            tag: String::new(),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+    let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    assert_eq!(report.held, 1, "the first is still held: {report:?}");
+    let paid = report.swept.expect("the next sweep is signed");
+    let mut read = hub.store().read().await.unwrap();
+    assert_eq!(read.sweeps_in_state(SweepState::Planned).await.unwrap().len(), 1);
+    let signed = read.sweeps_in_state(SweepState::Signed).await.unwrap();
+    assert_eq!(signed.len(), 1);
+    assert_eq!(signed[0].bundle_hash.to_string(), paid);
+    assert_eq!(
+        read.sweep_withdrawal_uuids(signed[0].id).await.unwrap(),
+        vec![withdrawal]
+    );
+    drop(read);
+    ctx.finish().await;
+}
+on_both_databases!(
+    a_sweep_that_cannot_be_signed_holds_up_nothing_test,
+    a_sweep_that_cannot_be_signed_holds_up_nothing
+);
+
+async fn spam_on_one_address_does_not_delay_another(db: Db) {
+    let ctx = start(db).await;
+    ctx.hub.create_user("spammed").await.unwrap();
+    let spammed = address(&ctx.hub.get_deposit_address("spammed", false).await.unwrap());
+    ctx.hub.create_user("quiet").await.unwrap();
+    let quiet = ctx.hub.get_deposit_address("quiet", false).await.unwrap();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for _ in 0..30 {
+        let spam = BundleBuilder::new(now_s)
+            .unwrap()
+            .output(Output::new(spammed, 0))
+            .build()
+            .unwrap();
+        ctx.attach_on_milestone(spam.transactions()).await;
+    }
+    ctx.fund(spammed.as_str(), 50).await;
+    ctx.fund(&quiet, 60).await;
+    ctx.milestone().await;
+    let report = run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap();
+    assert_eq!(
+        (report.credited, report.deferred, report.failed),
+        (2, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(ctx.hub.get_balance("quiet").await.unwrap().pending_deposit, 60);
+    assert_eq!(ctx.hub.get_balance("spammed").await.unwrap().pending_deposit, 50);
+    ctx.finish().await;
+}
+on_both_databases!(
+    spam_on_one_address_does_not_delay_another_test,
+    spam_on_one_address_does_not_delay_another
+);
