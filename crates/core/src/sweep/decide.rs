@@ -50,13 +50,21 @@ impl ObservedTail {
     }
 }
 
+/// Tails recorded per sweep, at most: third parties' copies beyond it are
+/// not recorded, so however many copies someone attaches, each attacher
+/// tick asks the node about a bounded number of tails.
+pub const TRACKED_TAILS_MAX: usize = 64;
+
 impl Observation {
-    /// Third parties' tails to record: the consistent ones.
+    /// Third parties' tails to record: the consistent ones, as long as the
+    /// sweep tracks fewer than [`TRACKED_TAILS_MAX`].
     pub fn to_record(&self) -> Vec<Hash> {
+        let tracked = self.tails.iter().filter(|t| t.recorded_at_ms.is_some()).count();
         self.tails
             .iter()
             .filter(|t| t.recorded_at_ms.is_none() && t.consistent == Some(true))
             .map(|t| t.hash)
+            .take(TRACKED_TAILS_MAX.saturating_sub(tracked))
             .collect()
     }
 }
@@ -86,8 +94,9 @@ mod tests {
     const AGE: i64 = 30 * 60 * 1000;
 
     fn hash(n: u8) -> Hash {
-        let letter = char::from(b'A' + n);
-        Hash::from_trytes(&letter.to_string().repeat(81)).unwrap()
+        const TRYTES: &[u8; 27] = b"9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let (high, low) = (TRYTES[usize::from(n) / 27], TRYTES[usize::from(n) % 27]);
+        Hash::from_trytes(&format!("{}{}{}", char::from(high), char::from(low), "9".repeat(79))).unwrap()
     }
 
     fn ours(n: u8, age_ms: i64, confirmed: bool, consistent: Option<bool>) -> ObservedTail {
@@ -173,5 +182,15 @@ mod tests {
             ],
         };
         assert_eq!(observed.to_record(), vec![hash(2)]);
+    }
+
+    #[test]
+    fn third_party_tails_are_recorded_up_to_the_bound() {
+        let mut tails: Vec<ObservedTail> = (0..TRACKED_TAILS_MAX as u8 - 2)
+            .map(|i| ours(i, 0, false, Some(true)))
+            .collect();
+        tails.extend((100..110).map(|i| theirs(i, false, true)));
+        let observed = Observation { tails };
+        assert_eq!(observed.to_record(), vec![hash(100), hash(101)]);
     }
 }

@@ -2,8 +2,10 @@
 //! also pay withdrawals (hub-behaviour.md §6): the *planned* and *signed*
 //! steps of the sweep state machine (see `sweep`).
 //!
-//! Planning reads what is offered, [`select`]s, builds the unsigned bundle
-//! and [`record_planned`]s it, all in one write transaction; the signer is
+//! Planning asks the node for the balance of every address it may spend,
+//! then reads what is offered (keeping only inputs whose node balance
+//! equals the books'), [`select`]s, builds the unsigned bundle and
+//! [`record_planned`]s it, all in one write transaction; the signer is
 //! never called inside it (the keys' security levels are asked first, and
 //! the transaction is begun again once they are known). Signing reads the
 //! planned sweep and its keys' bindings, asks the signer outside any
@@ -18,8 +20,8 @@ use std::collections::HashMap;
 
 use hub_protocol::bundle::{BundleBuilder, Input, Output};
 use hub_protocol::validate::{validate, Options};
-use hub_protocol::{wots, Hash, SecurityLevel, SeedUuid, Transaction};
-use hub_store::{DerivedAddress, SweepRow, SweepState};
+use hub_protocol::{wots, Address, Amount, Hash, SecurityLevel, SeedUuid, Transaction};
+use hub_store::{DerivedAddress, FundedAddress, SweepRow, SweepState};
 
 use super::record::{record_planned, Keys, PlannedSweep};
 use super::select::{select, Candidates, Selection};
@@ -113,8 +115,9 @@ enum Attempt {
 /// Plans a sweep; `None` if there is nothing to do.
 pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, HubError> {
     let mut levels: HashMap<SeedUuid, SecurityLevel> = HashMap::new();
+    let on_chain = input_balances(hub, config).await?;
     for _ in 0..PLAN_ATTEMPTS_MAX {
-        match try_plan(hub, config, &levels).await? {
+        match try_plan(hub, config, &levels, &on_chain).await? {
             Attempt::Done(sweep) => return Ok(sweep),
             Attempt::NeedAddress => pool::add_one(hub).await?,
             Attempt::NeedSecurity(uuids) => {
@@ -134,20 +137,68 @@ pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, H
     ))
 }
 
+/// The node's confirmed balance of every address a sweep may spend now
+/// (funded deposit addresses and eligible Hub addresses), asked outside
+/// any transaction.
+async fn input_balances(hub: &Hub, config: &SweepConfig) -> Result<HashMap<Address, Amount>, HubError> {
+    let candidates: Vec<Address> = {
+        let mut read = hub.store().read().await?;
+        let deposits = read.funded_deposit_addresses(config.max_deposits).await?;
+        let hub_inputs = read.eligible_hub_inputs(hub.now_ms()).await?;
+        deposits.iter().chain(&hub_inputs).map(|input| input.address).collect()
+    };
+    if candidates.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let balances = hub.node().get_balances(&candidates).await?.balances;
+    Ok(candidates
+        .into_iter()
+        .zip(balances)
+        .filter_map(|(address, balance)| Some((address, Amount::new(balance).ok()?)))
+        .collect())
+}
+
+/// Keeps the inputs whose balance on the node equals the books'. A bundle
+/// spends an address whole: one holding more than the books say (a deposit
+/// not credited yet) would leave the rest on a spent address, and one
+/// holding less cannot pay what the books promise (reported as an ALERT).
+/// Either waits; an address the node was not asked about waits too.
+fn agreeing_with_node(inputs: Vec<FundedAddress>, on_chain: &HashMap<Address, Amount>) -> Vec<FundedAddress> {
+    inputs
+        .into_iter()
+        .filter(|input| match on_chain.get(&input.address) {
+            Some(node) if *node == input.balance => true,
+            Some(node) if *node < input.balance => {
+                tracing::error!(
+                    address = %input.address, books = %input.balance, node = %node,
+                    "ALERT: the node holds less on this address than Hub's books; not swept"
+                );
+                false
+            }
+            Some(_) => {
+                tracing::info!(address = %input.address, "the node holds more than credited yet; swept after the monitor credits it");
+                false
+            }
+            None => false,
+        })
+        .collect()
+}
+
 /// One attempt, in one write transaction that is committed only if the sweep is recorded.
 async fn try_plan(
     hub: &Hub,
     config: &SweepConfig,
     levels: &HashMap<SeedUuid, SecurityLevel>,
+    on_chain: &HashMap<Address, Amount>,
 ) -> Result<Attempt, HubError> {
     let now = hub.now_ms();
     let mut tx = hub.store().begin().await?;
     let withdrawals = tx.pending_withdrawals(now, config.max_withdrawals).await?;
-    let deposits = tx.funded_deposit_addresses(config.max_deposits).await?;
+    let deposits = agreeing_with_node(tx.funded_deposit_addresses(config.max_deposits).await?, on_chain);
     if withdrawals.is_empty() && deposits.is_empty() {
         return Ok(Attempt::Done(None));
     }
-    let hub_inputs = tx.eligible_hub_inputs(now).await?;
+    let hub_inputs = agreeing_with_node(tx.eligible_hub_inputs(now).await?, on_chain);
     let offer = Candidates {
         withdrawals: &withdrawals,
         deposits: &deposits,
@@ -283,7 +334,7 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
 /// input's key bound to exactly this bundle hash, or allowed it by a
 /// recovery. Read in one snapshot, before any signer call. A sweep with a
 /// quarantined input signs nothing.
-async fn allowed_keys(hub: &Hub, sweep: &SweepRow) -> Result<HashMap<hub_protocol::Address, SeedUuid>, HubError> {
+async fn allowed_keys(hub: &Hub, sweep: &SweepRow) -> Result<HashMap<Address, SeedUuid>, HubError> {
     let mut read = hub.store().read().await?;
     let mut keys = HashMap::new();
     for input in read.sweep_inputs(sweep.id).await? {
