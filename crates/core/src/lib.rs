@@ -46,6 +46,10 @@ use hub_store::Store;
 pub struct Hub {
     store: Store,
     node: Client,
+    /// One client per node endpoint, for questions every node is asked.
+    nodes: Vec<Client>,
+    /// How many nodes must agree before a confirmation moves money.
+    node_quorum: usize,
     provider: Arc<dyn SeedProvider>,
     clock: Arc<dyn Clock>,
     sensitive: SensitiveConfig,
@@ -57,7 +61,9 @@ impl Hub {
     pub fn new(store: Store, node: Client, provider: Arc<dyn SeedProvider>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
+            nodes: node.per_endpoint(),
             node,
+            node_quorum: 1,
             provider,
             clock,
             sensitive: SensitiveConfig::default(),
@@ -81,14 +87,33 @@ impl Hub {
         self
     }
 
+    /// The same Hub crediting a deposit, quarantining an address and
+    /// confirming a sweep only on confirmations `quorum` of its nodes agree
+    /// on (default 1: the node asked). More than the nodes configured is
+    /// clamped to all of them; the settings refuse it earlier.
+    pub fn with_node_quorum(mut self, quorum: usize) -> Self {
+        self.node_quorum = quorum.clamp(1, self.nodes.len().max(1));
+        self
+    }
+
     /// The database.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// The node client.
+    /// The node client (its endpoints in turn, failing over).
     pub fn node(&self) -> &Client {
         &self.node
+    }
+
+    /// One client per node endpoint.
+    pub fn nodes(&self) -> &[Client] {
+        &self.nodes
+    }
+
+    /// How many nodes must agree on a confirmation.
+    pub fn node_quorum(&self) -> usize {
+        self.node_quorum
     }
 
     /// The seed provider.

@@ -14,7 +14,9 @@
 //! address and raises an alert instead of stopping the process. The user's
 //! account is credited later, when the deposit is swept; until then the
 //! amount shows as a pending deposit. Nothing happens while the node is not
-//! synced.
+//! synced. A pass asks all its questions of one node, the first synced of
+//! those configured; with a quorum above 1, a bundle is believed confirmed
+//! (credited, or quarantining) only when that many nodes say so.
 //!
 //! Each pass also watches the addresses Hub expects nothing on (see
 //! `hub_store` `watch`): funds on a swept deposit address (a late deposit:
@@ -28,7 +30,9 @@ use std::collections::HashSet;
 use hub_protocol::{Address, Amount, Hash};
 use hub_store::{Deposit, EventKind, MonitoredAddress, WatchedAddress};
 
-use crate::tangle::{confirmed_bundles, synced_node, ConfirmedBundle};
+use hub_node::Client;
+
+use crate::tangle::{agreed_confirmed, confirmed_bundles, first_synced, ConfirmedBundle};
 use crate::{Hub, HubError};
 
 /// Settings of the monitor.
@@ -79,10 +83,10 @@ pub struct PassReport {
 /// pass; the rest of the pass goes on.
 pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, HubError> {
     let mut report = PassReport::default();
-    if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
+    let Some((node, _)) = first_synced(hub.nodes(), hub.now_ms()).await? else {
         report.skipped_not_synced = true;
         return Ok(report);
-    }
+    };
     let mut after = 0;
     loop {
         let page = hub
@@ -94,7 +98,7 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
         let Some(last) = page.last() else { break };
         after = last.id;
         report.addresses += page.len();
-        if let Err(e) = monitor_page(hub, config, &page, &mut report).await {
+        if let Err(e) = monitor_page(hub, &node, config, &page, &mut report).await {
             report.failed += 1;
             tracing::warn!(
                 after_id = page[0].id,
@@ -102,8 +106,8 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
             );
         }
     }
-    report.unexpected_funds_reported += watch(hub, config, Watched::SweptDeposits).await?;
-    report.unexpected_funds_reported += watch(hub, config, Watched::SettledHubAddresses).await?;
+    report.unexpected_funds_reported += watch(hub, &node, config, Watched::SweptDeposits).await?;
+    report.unexpected_funds_reported += watch(hub, &node, config, Watched::SettledHubAddresses).await?;
     Ok(report)
 }
 
@@ -111,12 +115,13 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
 /// each that changed.
 async fn monitor_page(
     hub: &Hub,
+    node: &Client,
     config: &MonitorConfig,
     page: &[MonitoredAddress],
     report: &mut PassReport,
 ) -> Result<(), HubError> {
     let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
-    let balances = hub.node().get_balances(&addresses).await?;
+    let balances = node.get_balances(&addresses).await?;
     let changed: Vec<(&MonitoredAddress, Address, Amount)> = page
         .iter()
         .zip(balances.balances.iter())
@@ -130,7 +135,12 @@ async fn monitor_page(
     }
     report.changed += changed.len();
     let wanted: Vec<Address> = changed.iter().map(|(_, a, _)| *a).collect();
-    let confirmed = confirmed_bundles(hub.node(), &wanted).await?;
+    let mut confirmed = confirmed_bundles(node, &wanted).await?;
+    if hub.node_quorum() > 1 {
+        let tails: Vec<Hash> = confirmed.bundles.iter().map(|b| b.tail).collect();
+        let agreed = agreed_confirmed(hub.nodes(), hub.node_quorum(), &tails).await;
+        confirmed.bundles.retain(|bundle| agreed.contains(&bundle.tail));
+    }
     if !confirmed.rejected.is_empty() {
         let mut tx = hub.store().begin().await?;
         for tail in &confirmed.rejected {
@@ -172,7 +182,7 @@ impl Watched {
 /// Compares one kind of watched address with the node, a page at a time,
 /// and reports each unexpected amount that differs from the last one
 /// reported for that address. Returns how many reports were made.
-async fn watch(hub: &Hub, config: &MonitorConfig, watched: Watched) -> Result<usize, HubError> {
+async fn watch(hub: &Hub, node: &Client, config: &MonitorConfig, watched: Watched) -> Result<usize, HubError> {
     let mut reported = 0;
     let mut after = 0;
     loop {
@@ -186,7 +196,7 @@ async fn watch(hub: &Hub, config: &MonitorConfig, watched: Watched) -> Result<us
         let Some(last) = page.last() else { break };
         after = last.id;
         let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
-        let balances = hub.node().get_balances(&addresses).await?;
+        let balances = node.get_balances(&addresses).await?;
         for (row, node_balance) in page.iter().zip(balances.balances) {
             let Ok(unexpected) = Amount::new(node_balance.saturating_sub(row.balance.get())) else {
                 tracing::warn!(address = %row.address, node_balance, "node balance beyond the supply; ignored");

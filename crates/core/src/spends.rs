@@ -7,7 +7,8 @@
 //! would plan another bundle for a key that already signed one. So before
 //! any key signs (a new or resumed sweep, RecoverFunds, SignBundle), the
 //! node is asked whether the key's address was spent from and which
-//! bundles spend from it. A spend under a bundle hash Hub has no record of
+//! bundles spend from it (every node configured, any saying spent
+//! counts). A spend under a bundle hash Hub has no record of
 //! signing, or a "spent" with no spend to show for a key Hub recorded no
 //! other signature of, means the key must not sign: its address is
 //! quarantined, an ALERT is written to the event log and the log, and
@@ -60,8 +61,7 @@ pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash)
         return Ok(());
     }
     let addresses: Vec<Address> = keys.iter().map(|k| k.address).collect();
-    let spent = hub.node().were_addresses_spent_from(&addresses).await?;
-    let seen = spends_seen(hub.node(), &addresses).await?;
+    let (spent, seen) = ask_every_node(hub, &addresses).await?;
     crash::at(CrashPoint::Checking);
     let mut conflicts = Vec::new();
     {
@@ -113,6 +113,42 @@ pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash)
             conflicts.len()
         ),
     ))
+}
+
+/// Asks every node whether each address was spent from and which bundles
+/// spend from it; any node saying spent counts as spent, and the spends
+/// are all those any node shows. At least the quorum of nodes (one, by
+/// default) must answer, or nothing may sign now.
+async fn ask_every_node(
+    hub: &Hub,
+    addresses: &[Address],
+) -> Result<(Vec<bool>, HashMap<Address, BTreeSet<Hash>>), HubError> {
+    let mut spent = vec![false; addresses.len()];
+    let mut seen: HashMap<Address, BTreeSet<Hash>> = HashMap::new();
+    let mut answers = 0;
+    let mut failure = None;
+    for node in hub.nodes() {
+        let answer = async {
+            let spent = node.were_addresses_spent_from(addresses).await?;
+            Ok::<_, NodeError>((spent, spends_seen(node, addresses).await?))
+        };
+        match answer.await {
+            Ok((node_spent, node_seen)) => {
+                answers += 1;
+                for (all, one) in spent.iter_mut().zip(node_spent) {
+                    *all |= one;
+                }
+                for (address, hashes) in node_seen {
+                    seen.entry(address).or_default().extend(hashes);
+                }
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) if answers < hub.node_quorum() => Err(e.into()),
+        _ => Ok((spent, seen)),
+    }
 }
 
 /// The bundle hashes under which the node shows each address spending

@@ -1,6 +1,7 @@
 //! What Hub asks the node, composed from IRI calls (hub-behaviour.md §1.5.1):
-//! whether the node is synced, and which confirmed bundles touch a set of
-//! addresses. Used by the deposit monitor (and by the sweeper and attacher).
+//! whether the node is synced (and which of several is), which confirmed
+//! bundles touch a set of addresses, and which confirmations enough nodes
+//! agree on. Used by the deposit monitor (and by the sweeper and attacher).
 //! Transactions are checked against their hashes by the client; bundles
 //! are validated here before anything is believed of them.
 //! "Confirmed" is IRI 1.8.6's `getInclusionStates`: referenced by a
@@ -29,6 +30,53 @@ pub async fn synced_node(node: &Client, now_ms: i64) -> Result<Option<NodeInfo>,
     };
     let age_ms = now_ms - milestone.timestamp.get().saturating_mul(1000);
     Ok((age_ms <= MAX_MILESTONE_AGE_MS).then_some(info))
+}
+
+/// The first of `nodes` (in the order configured) that is synced, with
+/// its state: a pass that asks several questions asks them all of this
+/// one node, so its answers fit together. `None` if none is synced; the
+/// last failure if none answered.
+pub async fn first_synced(nodes: &[Client], now_ms: i64) -> Result<Option<(Client, NodeInfo)>, NodeError> {
+    let mut failure = None;
+    let mut answered = false;
+    for node in nodes {
+        match synced_node(node, now_ms).await {
+            Ok(Some(info)) => return Ok(Some((node.clone(), info))),
+            Ok(None) => answered = true,
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) if !answered => Err(e),
+        _ => Ok(None),
+    }
+}
+
+/// Of `tails`, those at least `quorum` of `nodes` call confirmed. Each
+/// node is asked once for all of them; a node that fails to answer agrees
+/// with nothing.
+pub async fn agreed_confirmed(nodes: &[Client], quorum: usize, tails: &[Hash]) -> HashSet<Hash> {
+    let mut votes: HashMap<Hash, usize> = HashMap::new();
+    if tails.is_empty() {
+        return HashSet::new();
+    }
+    for node in nodes {
+        match node.get_inclusion_states(tails).await {
+            Ok(states) => {
+                for (tail, included) in tails.iter().zip(states) {
+                    if included {
+                        *votes.entry(*tail).or_default() += 1;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("a node did not answer whether tails are confirmed: {e}"),
+        }
+    }
+    votes
+        .into_iter()
+        .filter(|(_, n)| *n >= quorum)
+        .map(|(tail, _)| tail)
+        .collect()
 }
 
 /// A bundle whose tail is confirmed.

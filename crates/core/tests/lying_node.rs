@@ -3,7 +3,9 @@
 //! is not valid, inclusion true), serves trytes that do not hash to what
 //! was asked, and calls a forged copy of a sweep confirmed. Nothing is
 //! credited, nothing is marked confirmed, an alert is recorded once per
-//! lie, and the honest deposit beside the lie is credited as usual.
+//! lie, and the honest deposit beside the lie is credited as usual. With
+//! two nodes and a quorum of two, a lying node that calls a real but
+//! unconfirmed deposit confirmed changes nothing.
 
 mod common;
 
@@ -111,6 +113,18 @@ async fn lie(State(proxy): State<Proxy>, Json(body): Json<Value>) -> Json<Value>
 /// A Hub over the test's database that reaches the devnet only through a
 /// lying proxy, and the proxy's lies.
 async fn behind_a_liar(ctx: &Ctx) -> (Hub, Arc<Mutex<Lies>>) {
+    let (url, lies) = liar(ctx).await;
+    let client = Client::new(ClientConfig {
+        retries: 0,
+        ..ClientConfig::new(url)
+    })
+    .unwrap();
+    let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock));
+    (hub, lies)
+}
+
+/// A lying proxy in front of the test's devnet: its URL and its lies.
+async fn liar(ctx: &Ctx) -> (String, Arc<Mutex<Lies>>) {
     let lies = Arc::new(Mutex::new(Lies::default()));
     let proxy = Proxy {
         devnet: ctx.devnet.url().to_string(),
@@ -121,13 +135,7 @@ async fn behind_a_liar(ctx: &Ctx) -> (Hub, Arc<Mutex<Lies>>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = Router::new().route("/", post(lie)).with_state(proxy);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = Client::new(ClientConfig {
-        retries: 0,
-        ..ClientConfig::new(url)
-    })
-    .unwrap();
-    let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock));
-    (hub, lies)
+    (url, lies)
 }
 
 /// A value bundle from an address nobody funded to `to`, attached (at a
@@ -286,4 +294,43 @@ async fn a_forged_copy_of_a_sweep_never_confirms_it(db: Db) {
 on_both_databases!(
     a_forged_copy_of_a_sweep_never_confirms_it_test,
     a_forged_copy_of_a_sweep_never_confirms_it
+);
+
+async fn one_lying_node_of_two_changes_nothing(db: Db) {
+    let ctx = start(db).await;
+    let (liar_url, lies) = liar(&ctx).await;
+    let client = Client::new(ClientConfig {
+        retries: 0,
+        ..ClientConfig::for_endpoints(vec![liar_url, ctx.devnet.url().to_string()])
+    })
+    .unwrap();
+    let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock)).with_node_quorum(2);
+    hub.create_user("vera").await.unwrap();
+    let deposit = address(&hub.get_deposit_address("vera", false).await.unwrap());
+
+    // A real, valid deposit that no milestone has confirmed yet: the liar
+    // (asked first) calls it confirmed and shows its balance.
+    let tail = ctx.fund(deposit.as_str(), 800).await;
+    {
+        let mut lies = lies.lock().unwrap();
+        lies.balance.insert(deposit, 800);
+        lies.included.insert(tail);
+    }
+    let report = run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    assert_eq!((report.credited, report.deferred), (0, 1), "{report:?}");
+    assert_eq!(hub.get_balance("vera").await.unwrap().pending_deposit, 0);
+
+    // Once a milestone confirms it, both nodes agree. (Balances come from
+    // one node, the first synced: a liar inflating one keeps that address
+    // waiting, never credited; here it stops.)
+    lies.lock().unwrap().balance.clear();
+    ctx.milestone().await;
+    let report = run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    assert_eq!(report.credited, 1, "{report:?}");
+    assert_eq!(hub.get_balance("vera").await.unwrap().pending_deposit, 800);
+    ctx.finish().await;
+}
+on_both_databases!(
+    one_lying_node_of_two_changes_nothing_test,
+    one_lying_node_of_two_changes_nothing
 );

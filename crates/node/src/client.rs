@@ -215,6 +215,26 @@ impl Client {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// One client per endpoint, each asking only its own node (same
+    /// deadlines; retries stay on that node), sharing this client's
+    /// connections and request count: for asking several nodes one
+    /// question, or one node a question of several calls.
+    pub fn per_endpoint(&self) -> Vec<Client> {
+        self.config
+            .endpoints
+            .iter()
+            .map(|endpoint| Client {
+                http: self.http.clone(),
+                config: Arc::new(ClientConfig {
+                    endpoints: vec![endpoint.clone()],
+                    ..(*self.config).clone()
+                }),
+                next: Arc::new(AtomicUsize::new(0)),
+                requests: self.requests.clone(),
+            })
+            .collect()
+    }
+
     /// The configured endpoints.
     pub fn endpoints(&self) -> &[String] {
         &self.config.endpoints

@@ -19,7 +19,7 @@ use hub_store::{SweepRow, SweepState};
 use super::decide::{decide, Decision, Observation, ObservedTail};
 use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
-use crate::tangle::follow_trunks;
+use crate::tangle::{agreed_confirmed, follow_trunks};
 use crate::{Cause, Hub, HubError};
 
 /// Recorded tails asked about consistency per sweep and tick, newest first:
@@ -258,7 +258,14 @@ async fn record_tail(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<(), HubE
     Ok(tx.commit().await?)
 }
 
+/// Records the sweep confirmed through `tail`, once enough nodes agree.
 async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubError> {
+    let quorum = hub.node_quorum();
+    if quorum > 1 && !agreed_confirmed(hub.nodes(), quorum, &[tail]).await.contains(&tail) {
+        return Err(HubError::IotaNodeUnavailable(format!(
+            "tail {tail} is confirmed on fewer than {quorum} nodes; the sweep waits for them to agree"
+        )));
+    }
     let mut tx = hub.store().begin().await?;
     tx.confirm_sweep(sweep.id, &tail, hub.now_ms()).await?;
     tx.commit().await?;

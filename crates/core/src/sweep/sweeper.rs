@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use hub_node::Client;
 use hub_protocol::bundle::{BundleBuilder, Input, Output};
 use hub_protocol::validate::{validate, Options};
 use hub_protocol::{wots, Address, Amount, Hash, SecurityLevel, SeedUuid, Transaction};
@@ -29,7 +30,7 @@ pub use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
 use crate::pool;
 use crate::spends::{clear_to_sign, SigningKey};
-use crate::tangle::synced_node;
+use crate::tangle::first_synced;
 use crate::{Cause, Hub, HubError};
 
 /// Attempts at planning one sweep: one to learn the keys' security levels,
@@ -86,11 +87,11 @@ pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, Hu
             }
         }
     }
-    if synced_node(hub.node(), hub.now_ms()).await?.is_none() {
+    let Some((node, _)) = first_synced(hub.nodes(), hub.now_ms()).await? else {
         report.skipped_not_synced = true;
         return Ok(report);
-    }
-    if let Some(sweep) = plan(hub, config).await? {
+    };
+    if let Some(sweep) = plan_on(hub, &node, config).await? {
         crash::at(CrashPoint::Planned);
         match sign(hub, &sweep).await {
             Ok(()) => report.swept = Some(sweep.bundle_hash.to_string()),
@@ -114,8 +115,13 @@ enum Attempt {
 
 /// Plans a sweep; `None` if there is nothing to do.
 pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, HubError> {
+    plan_on(hub, hub.node(), config).await
+}
+
+/// Plans a sweep on the balances `node` gives.
+async fn plan_on(hub: &Hub, node: &Client, config: &SweepConfig) -> Result<Option<SweepRow>, HubError> {
     let mut levels: HashMap<SeedUuid, SecurityLevel> = HashMap::new();
-    let on_chain = input_balances(hub, config).await?;
+    let on_chain = input_balances(hub, node, config).await?;
     for _ in 0..PLAN_ATTEMPTS_MAX {
         match try_plan(hub, config, &levels, &on_chain).await? {
             Attempt::Done(sweep) => return Ok(sweep),
@@ -140,7 +146,7 @@ pub async fn plan(hub: &Hub, config: &SweepConfig) -> Result<Option<SweepRow>, H
 /// The node's confirmed balance of every address a sweep may spend now
 /// (funded deposit addresses and eligible Hub addresses), asked outside
 /// any transaction.
-async fn input_balances(hub: &Hub, config: &SweepConfig) -> Result<HashMap<Address, Amount>, HubError> {
+async fn input_balances(hub: &Hub, node: &Client, config: &SweepConfig) -> Result<HashMap<Address, Amount>, HubError> {
     let candidates: Vec<Address> = {
         let mut read = hub.store().read().await?;
         let deposits = read.funded_deposit_addresses(config.max_deposits).await?;
@@ -150,7 +156,7 @@ async fn input_balances(hub: &Hub, config: &SweepConfig) -> Result<HashMap<Addre
     if candidates.is_empty() {
         return Ok(HashMap::new());
     }
-    let balances = hub.node().get_balances(&candidates).await?.balances;
+    let balances = node.get_balances(&candidates).await?.balances;
     Ok(candidates
         .into_iter()
         .zip(balances)
