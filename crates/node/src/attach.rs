@@ -19,8 +19,11 @@
 //! the previous part's hash as branch and make the bundle invalid.
 //!
 //! What the node returns is checked before it is believed ([`check_chain`]):
-//! one transaction per one sent, the same contents, linked as above.
+//! one transaction per one sent, the same contents (essence and
+//! signatures), linked as above on the tips asked for, and every hash
+//! meeting the weight asked for.
 
+use hub_protocol::validate::meets_weight;
 use hub_protocol::{Hash, Transaction};
 
 use crate::api::{self, command};
@@ -59,6 +62,10 @@ impl Client {
         attached_lower.extend(head);
         let attached = attached_lower;
         check_chain(&sent, &attached, trunk, branch).map_err(|reason| bad_reply(C, reason))?;
+        if let Some(i) = attached.iter().position(|tx| !meets_weight(&tx.hash(), mwm)) {
+            let reason = format!("transaction {i} does not meet the weight {mwm} asked for");
+            return Err(bad_reply(C, reason));
+        }
         Ok(attached)
     }
 

@@ -195,7 +195,10 @@ impl Client {
     }
 
     /// `getTrytes`, batched by [`limits::TRYTES_BATCH`]: `None` for hashes
-    /// the node does not know (it answers all-`9` trytes for them).
+    /// the node does not know (it answers all-`9` trytes for them). Every
+    /// transaction returned must hash to the hash asked for (the original
+    /// checked this too), so nothing a node or the link in between invents
+    /// passes for a transaction of the Tangle.
     pub async fn get_trytes(&self, wanted: &[Hash]) -> Result<Vec<Option<Transaction>>, NodeError> {
         const C: &str = command::GET_TRYTES;
         let mut out = Vec::with_capacity(wanted.len());
@@ -203,12 +206,18 @@ impl Client {
             let body = api::GetTrytes { hashes: strings(chunk) };
             let reply: api::TrytesReply = self.call(C, &body).await?;
             one_each(C, reply.trytes.len(), chunk.len())?;
-            for trytes in reply.trytes {
+            for (asked, trytes) in chunk.iter().zip(reply.trytes) {
                 if trytes.bytes().all(|b| b == b'9') {
                     out.push(None);
-                } else {
-                    out.push(Some(Transaction::from_trytes(&trytes).map_err(|e| bad_reply(C, e))?));
+                    continue;
                 }
+                let tx = Transaction::from_trytes(&trytes).map_err(|e| bad_reply(C, e))?;
+                let hash = tx.hash();
+                if hash != *asked {
+                    let reason = format!("answered for {asked} a transaction whose hash is {hash}");
+                    return Err(bad_reply(C, reason));
+                }
+                out.push(Some(tx));
             }
         }
         Ok(out)

@@ -5,7 +5,8 @@
 //! and retries only real unavailability; proof of work and tip selection
 //! get their own deadlines; every request fits IRI's list and body limits,
 //! transaction lists arriving parents first; a bundle too big for one
-//! `attachToTangle` comes back chained as one call would chain it.
+//! `attachToTangle` comes back chained as one call would chain it, at the
+//! weight asked for; `getTrytes` answers hash to what was asked.
 //! Method: `fake_iri` refuses what IRI refuses, records every request, and
 //! lets each test answer the command; the tests count and inspect requests.
 
@@ -325,4 +326,45 @@ async fn a_consistency_check_of_more_tails_than_iri_takes_is_refused_unsent() {
     let consistency = client.check_consistency(&tails[..1000]).await.unwrap();
     assert!(consistency.state);
     assert_eq!(consistency.info, None, "IRI's empty info is no reason");
+}
+
+/// Goal: a transaction that does not hash to the hash asked for is never
+/// taken for it (a lying node, or anything on the plain-HTTP link).
+#[tokio::test]
+async fn get_trytes_refuses_a_transaction_that_is_not_the_one_asked_for() {
+    let attached = local_attach(&zero_bundle(2, 0), hash_of('T'), hash_of('B'), 1);
+    let (wanted, other) = (attached[0].clone(), attached[1].clone());
+    let honest = FakeIri::start({
+        let wanted = wanted.clone();
+        move |_, _| Reply::ok(json!({ "trytes": [wanted.to_trytes()] }))
+    })
+    .await;
+    let got = connect(honest.config()).get_trytes(&[wanted.hash()]).await.unwrap();
+    assert_eq!(got, vec![Some(wanted.clone())]);
+
+    let liar = FakeIri::start(move |_, _| Reply::ok(json!({ "trytes": [other.to_trytes()] }))).await;
+    let error = connect(liar.config()).get_trytes(&[wanted.hash()]).await.unwrap_err();
+    assert!(
+        matches!(&error, NodeError::BadReply { command: "getTrytes", reason } if reason.contains(wanted.hash().as_str())),
+        "{error:?}"
+    );
+}
+
+/// Goal: remote proof of work lighter than asked for is refused, not broadcast.
+#[tokio::test]
+async fn attach_refuses_proof_of_work_below_the_weight_asked_for() {
+    let node = FakeIri::start(|_, body| {
+        let mut lighter = body.clone();
+        lighter["minWeightMagnitude"] = json!(1);
+        attach(&lighter)
+    })
+    .await;
+    let error = connect(node.config())
+        .attach_to_tangle(hash_of('T'), hash_of('B'), 9, &zero_bundle(3, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, NodeError::BadReply { reason, .. } if reason.contains("weight 9")),
+        "{error:?}"
+    );
 }
