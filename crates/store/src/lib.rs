@@ -15,6 +15,11 @@
 //! come back in protocol types, parsed once (`rows`); codes are named once
 //! (`codes`); the operations are grouped by aggregate, one module each.
 //! Write transactions record on whose behalf they ran (`audit`).
+//!
+//! A commit must survive a power cut: a sweep broadcast and then rolled
+//! back would be planned again for keys that already signed. SQLite runs
+//! with `synchronous = FULL`; a PostgreSQL server with
+//! `synchronous_commit = off` is refused at connect ([`Store::durability`]).
 
 mod audit;
 mod checks;
@@ -59,6 +64,9 @@ pub enum StoreError {
     /// The URL names no supported engine.
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    /// The database would not keep a commit through a crash.
+    #[error("{0}")]
+    NotDurable(String),
     /// A stored value is not what the schema promises.
     #[error("corrupt row: {table}.{column}: {reason}")]
     Corrupt {
@@ -109,7 +117,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
                             .await?;
                     }
                     Ok(())
@@ -117,11 +125,48 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        let store = Self { pool, backend };
+        if backend == Backend::Postgres && store.durability().await? == "synchronous_commit=off" {
+            store.close().await;
+            return Err(StoreError::NotDurable(
+                "PostgreSQL has synchronous_commit = off: a crash could roll back a sweep already broadcast and \
+                 let a key sign twice; set synchronous_commit = on for Hub's role or database \
+                 (ALTER ROLE … SET synchronous_commit = on)"
+                    .into(),
+            ));
         }
-        Ok(Self { pool, backend })
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&store.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&store.pool).await?,
+        }
+        Ok(store)
+    }
+
+    /// How durably a commit is written, as the engine reports it:
+    /// `synchronous=FULL` (SQLite: every commit synced to disk, also in WAL
+    /// mode) or `synchronous_commit=on` (PostgreSQL; Hub refuses `off`, with
+    /// which a crash can lose committed transactions).
+    pub async fn durability(&self) -> Result<String, StoreError> {
+        use sqlx::Row;
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let row = sqlx::query("PRAGMA synchronous").fetch_one(&self.pool).await?;
+                let level = match row.try_get::<i64, _>(0)? {
+                    0 => "OFF",
+                    1 => "NORMAL",
+                    2 => "FULL",
+                    3 => "EXTRA",
+                    _ => "unknown",
+                };
+                format!("synchronous={level}")
+            }
+            Backend::Postgres => {
+                let row = sqlx::query("SELECT CAST(current_setting('synchronous_commit') AS TEXT)")
+                    .fetch_one(&self.pool)
+                    .await?;
+                format!("synchronous_commit={}", row.try_get::<String, _>(0)?)
+            }
+        })
     }
 
     /// The engine.

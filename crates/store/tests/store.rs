@@ -473,3 +473,29 @@ fn buy(user_id: i64, amount: u64) -> AccountEntry {
         withdrawal: None,
     }
 }
+
+/// Goal: a commit is on disk before it returns (a broadcast sweep must
+/// never be rolled back by a power cut), and a PostgreSQL session that
+/// would not keep commits through a crash is refused with the reason.
+async fn commits_are_durable(db: Db) {
+    let test = TestDb::new(db).await;
+    let store = Store::connect(&test.url).await.unwrap();
+    let expected = match db {
+        Db::Sqlite => "synchronous=FULL",
+        Db::Postgres => "synchronous_commit=on",
+    };
+    assert_eq!(store.durability().await.unwrap(), expected);
+    store.close().await;
+    if db == Db::Postgres {
+        let unsafe_url = format!("{}?options=-c%20synchronous_commit%3Doff", test.url);
+        match Store::connect(&unsafe_url).await {
+            Err(StoreError::NotDurable(reason)) => {
+                assert!(reason.contains("synchronous_commit = off"), "{reason}");
+                assert!(reason.contains("sign twice"), "{reason}");
+            }
+            other => panic!("synchronous_commit = off must be refused: {other:?}"),
+        }
+    }
+    test.remove().await;
+}
+on_both_databases!(durable_commits, commits_are_durable);
