@@ -4,10 +4,15 @@
 //! With `HUB_CRASH_AT=<point>` in its environment, the process kills itself
 //! with SIGKILL the first time a sweep reaches that point: no destructor,
 //! no flush, no rollback of anything committed, exactly as a power cut or
-//! the OOM killer would. Unset (always, in production) a point costs one
-//! cached comparison. The points, in the order a sweep passes them, are the
-//! variants of [`CrashPoint`].
+//! the OOM killer would. The points, in the order a sweep passes them, are
+//! the variants of [`CrashPoint`].
+//!
+//! Only a build with the `crash-points` feature honours `HUB_CRASH_AT`: the
+//! `hub` crate turns it on for its tests (a dev-dependency feature, so
+//! `cargo test` builds the binary with it and `cargo build` without). In
+//! any other build a crash point is nothing at all.
 
+#[cfg(feature = "crash-points")]
 use std::sync::OnceLock;
 
 /// A step of a sweep at which the crash test may kill the process (every
@@ -30,6 +35,7 @@ pub(crate) enum CrashPoint {
     Confirmed,
 }
 
+#[cfg(feature = "crash-points")]
 impl CrashPoint {
     /// The value of `HUB_CRASH_AT` that names this point.
     fn name(self) -> &'static str {
@@ -45,7 +51,12 @@ impl CrashPoint {
     }
 }
 
+/// Nothing: this build has no crash points.
+#[cfg(not(feature = "crash-points"))]
+pub(crate) fn at(_point: CrashPoint) {}
+
 /// Kills the process here if `HUB_CRASH_AT` names `point`.
+#[cfg(feature = "crash-points")]
 pub(crate) fn at(point: CrashPoint) {
     static WANTED: OnceLock<Option<String>> = OnceLock::new();
     let wanted = WANTED.get_or_init(|| std::env::var("HUB_CRASH_AT").ok());
@@ -55,7 +66,7 @@ pub(crate) fn at(point: CrashPoint) {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "crash-points"))]
 fn kill_self() {
     // SAFETY: kill(2) with our own pid and a valid signal number has no
     // memory-safety preconditions; SIGKILL does not return.
@@ -64,7 +75,7 @@ fn kill_self() {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "crash-points"))]
 fn kill_self() {
     std::process::abort();
 }

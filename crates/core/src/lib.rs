@@ -16,6 +16,7 @@ mod crash;
 pub mod error;
 pub mod model;
 pub mod monitor;
+mod network;
 pub mod pool;
 pub mod sensitive;
 pub mod services;

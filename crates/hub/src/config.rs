@@ -49,6 +49,11 @@ pub struct Settings {
     /// IOTA node API URL(s), comma-separated or repeated. Unset: the embedded devnet.
     #[arg(long, env = "HUB_NODE", value_delimiter = ',')]
     pub node: Vec<String>,
+    /// How many of the --node nodes must call a transaction confirmed before Hub credits a deposit,
+    /// quarantines an address or marks a sweep confirmed (1 to the number of nodes). Any node saying an
+    /// address is spent counts as spent.
+    #[arg(long, env = "HUB_NODE_QUORUM", default_value_t = 1)]
+    pub node_quorum: usize,
     /// File holding the Argon2 salt (more than 20 bytes; one trailing newline ignored). The environment
     /// variable HUB_SALT may hold the salt itself instead. Unset: a development salt generated into the
     /// data directory.
@@ -372,7 +377,10 @@ impl GivenSettings {
             settings.recover_funds_candidates,
             1..=100_000_000,
         )?;
-        within("--mwm", settings.mwm, 1..=81)?;
+        // 27 trits of weight are past any real network's (mainnet: 14); more
+        // would never finish on Hub's own proof of work.
+        within("--mwm", settings.mwm, 1..=27)?;
+        within("--node-quorum", settings.node_quorum, 1..=settings.node.len().max(1))?;
         within("--sweep-max-deposits", settings.sweep_max_deposits, 1..=1000)?;
         within("--sweep-max-withdrawals", settings.sweep_max_withdrawals, 1..=1000)?;
         if settings.deposit_derivation_queue_max == 0 {
@@ -702,8 +710,25 @@ mod tests {
         let bad = given(&["--key-security-level", "4"]).unwrap();
         assert!(bad.resolve().unwrap_err().contains("--key-security-level"));
         assert!(given(&["--argon2-mode", "x"]).unwrap_err().contains("--argon2-mode"));
-        let bad = given(&["--mwm", "0"]).unwrap();
-        assert!(bad.resolve().unwrap_err().starts_with("--mwm: "));
+        for mwm in ["0", "28"] {
+            let bad = given(&["--mwm", mwm]).unwrap();
+            assert!(bad.resolve().unwrap_err().starts_with("--mwm: "), "{mwm}");
+        }
+        assert!(given(&["--mwm", "27"]).unwrap().resolve().is_ok());
+        let nodes = ["--node", "http://a:14265,http://b:14265"];
+        assert!(given(&[nodes[0], nodes[1], "--node-quorum", "2"])
+            .unwrap()
+            .resolve()
+            .is_ok());
+        for quorum in ["0", "3"] {
+            let bad = given(&[nodes[0], nodes[1], "--node-quorum", quorum]).unwrap();
+            assert!(bad.resolve().unwrap_err().starts_with("--node-quorum: "), "{quorum}");
+        }
+        let bad = given(&["--node-quorum", "2"]).unwrap();
+        assert!(
+            bad.resolve().unwrap_err().starts_with("--node-quorum: "),
+            "the devnet is one node"
+        );
     }
 
     /// `--signing remote` with every setting it needs, `changes` applied

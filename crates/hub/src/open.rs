@@ -109,7 +109,8 @@ pub(crate) async fn open_hub(
     let store = open_store(config).await?;
     let hub = Hub::new(store, client, provider, Arc::new(SystemClock))
         .with_sensitive(config.sensitive.clone())
-        .with_deposit_derivation_queue(config.settings.deposit_derivation_queue_max);
+        .with_deposit_derivation_queue(config.settings.deposit_derivation_queue_max)
+        .with_node_quorum(config.settings.node_quorum);
     hub.verify_derivation()
         .await
         .map_err(|e| format!("refusing to start: {e}"))?;

@@ -100,6 +100,9 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
         Some(devnet) => vec![devnet.url().to_string()],
     };
     let hub = open_hub(&config, provider, endpoints.clone()).await?;
+    hub.check_network()
+        .await
+        .map_err(|e| format!("refusing to start: {e}"))?;
 
     let access = &config.access;
     let gate = Arc::new(access.gate(&hub));

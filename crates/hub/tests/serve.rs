@@ -313,3 +313,41 @@ async fn end_to_end_on_postgres() {
     end_to_end(&postgres.url, dir.path()).await;
     postgres.remove().await;
 }
+
+/// Goal: a database bound to one network never runs against another: its
+/// balances would be swept and paid on a chain that does not hold them.
+/// Method: a database bound to another coordinator address (as a mainnet
+/// database would be); `hub serve` on the embedded devnet refuses to start
+/// and names both. A database bound to the devnet's network starts.
+async fn another_networks_database_is_refused(db: Db) {
+    let test_db = TestDb::new(db).await;
+    let elsewhere = hub_protocol::Address::from_trytes(&format!("{:9<81}", "ANOTHER9NETWORK")).unwrap();
+    let store = hub_store::Store::connect(&test_db.url).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.record_network(&elsewhere, 0).await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let error = common::fails(
+        hub()
+            .args(quick_serve_args(dir.path()))
+            .args(["--database", &test_db.url]),
+    );
+    assert!(error.contains("refusing to start"), "{error}");
+    assert!(
+        error.contains(elsewhere.as_str()),
+        "the recorded network is named: {error}"
+    );
+    assert!(error.contains("another network"), "{error}");
+    test_db.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_networks_database_is_refused_on_sqlite() {
+    another_networks_database_is_refused(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_networks_database_is_refused_on_postgres() {
+    another_networks_database_is_refused(Db::Postgres).await;
+}

@@ -217,6 +217,10 @@ pub struct NodeInfoReply {
     /// Transactions the node is missing.
     #[serde(default)]
     pub transactions_to_request: u64,
+    /// The address the network's coordinator signs milestones with: which
+    /// network the node is on.
+    #[serde(default)]
+    pub coordinator_address: Option<String>,
 }
 
 /// `getTips` / `findTransactions` reply.

@@ -28,6 +28,8 @@ pub struct NodeInfo {
     pub time_ms: u64,
     /// Software name.
     pub app_name: String,
+    /// The network's coordinator address, if the node tells it (IRI 1.8.6 does).
+    pub coordinator_address: Option<Address>,
 }
 
 /// `getBalances` result.
@@ -96,6 +98,10 @@ impl Client {
             latest_solid_milestone_index: reply.latest_solid_subtangle_milestone_index,
             time_ms: reply.time,
             app_name: reply.app_name,
+            coordinator_address: reply
+                .coordinator_address
+                .map(|raw| Address::from_trytes(&raw).map_err(|e| bad_reply(C, e)))
+                .transpose()?,
         })
     }
 

@@ -28,6 +28,7 @@ mod deposit_addresses;
 mod events;
 mod hub_addresses;
 mod keys;
+mod network;
 mod pool;
 mod rows;
 mod sql;

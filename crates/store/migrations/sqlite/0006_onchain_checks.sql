@@ -19,3 +19,12 @@ CREATE TABLE sign_bundle_signature (
 -- those the original had already marked confirmed; they belong in
 -- 'confirmed' (the attacher would otherwise attend them forever).
 UPDATE sweep SET state = 'confirmed' WHERE confirmed = 1 AND state <> 'confirmed';
+
+-- The network this database belongs to: the coordinator address of the
+-- first node Hub ran against. Hub refuses to start against another
+-- network, so balances of one (a devnet) never meet the chain of another.
+CREATE TABLE network (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    coordinator_address VARCHAR(81) NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
