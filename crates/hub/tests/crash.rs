@@ -57,7 +57,7 @@ async fn crash_at_every_step(database: &str, dir: &Path) {
         let mut hub = serve_at(dir, database, Some(point)).await;
         let user = format!("user-{round}");
         let amount = 1_000 + round as i64;
-        let payout = format!("{:9<80}9", format!("PAYOUT{}", b"ABCDEF"[round] as char));
+        let payout = format!("{:9<80}9", format!("PAYOUT{}", b"ABCDEFG"[round] as char));
         // The deposit first: it can only be swept after a milestone, a
         // monitor pass and a sweep tick, long after the withdrawal below is
         // in. A withdrawal first is swept at once, and the process could die
