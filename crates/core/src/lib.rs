@@ -34,6 +34,7 @@ pub use cold::ColdAddress;
 pub use error::{Cause, ErrorCode, HubError};
 pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
+pub use sweep::abandon::{AbandonError, Abandoned};
 pub use sweep::{attacher, sweeper};
 pub use withdrawals::parse_withdrawal_uuid;
 

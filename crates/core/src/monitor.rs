@@ -11,7 +11,9 @@
 //! pass without holding up the others; a bundle is credited to an address at
 //! most once (a unique index backs this up across restarts and
 //! reattachments); and an outgoing spend nobody expected quarantines the
-//! address and raises an alert instead of stopping the process. The user's
+//! address and raises an alert instead of stopping the process, as does a
+//! key the node shows signing a bundle Hub never made (one
+//! `wereAddressesSpentFrom` per page finds them). The user's
 //! account is credited later, when the deposit is swept; until then the
 //! amount shows as a pending deposit. Nothing happens while the node is not
 //! synced. A pass asks all its questions of one node, the first synced of
@@ -21,17 +23,20 @@
 //! Each pass also watches the addresses Hub expects nothing on (see
 //! `hub_store` `watch`): funds on a swept deposit address (a late deposit:
 //! the key is spent, so anyone may replay the sweep that spent it, and only
-//! RecoverFunds can move them safely) and a surplus on a settled Hub
-//! address (a sweep confirmed a second time: a replay) are reported, as an
-//! event and an ALERT in the log, once per change; nothing is credited.
+//! RecoverFunds can move them safely), a surplus on a settled Hub address
+//! (a sweep confirmed a second time: a replay) and a shortfall on one (the
+//! books promise funds the chain does not hold: the key used outside Hub,
+//! a database restored from an older backup) are reported, as an event
+//! and an ALERT in the log, once per change; nothing is credited. A watched
+//! page the node fails on is left for the next pass like any other.
 
 use std::collections::HashSet;
 
+use hub_node::Client;
 use hub_protocol::{Address, Amount, Hash};
 use hub_store::{Deposit, EventKind, MonitoredAddress, WatchedAddress};
 
-use hub_node::Client;
-
+use crate::spends::{quarantine_foreign_spends, SigningKey};
 use crate::tangle::{agreed_confirmed, confirmed_bundles, first_synced, ConfirmedBundle};
 use crate::{Hub, HubError};
 
@@ -69,8 +74,8 @@ pub struct PassReport {
     pub deferred: usize,
     /// Addresses quarantined for an unexpected outgoing spend.
     pub quarantined: usize,
-    /// Changes reported on addresses Hub expects nothing on (late deposits,
-    /// Hub-address surpluses, and their clearing).
+    /// Changes reported on addresses Hub expects nothing (more) on: late
+    /// deposits, Hub-address surpluses and shortfalls, and their clearing.
     pub unexpected_funds_reported: usize,
     /// Confirmed bundles the node reported that failed validation (never believed).
     pub rejected: usize,
@@ -106,8 +111,8 @@ pub async fn run_pass(hub: &Hub, config: &MonitorConfig) -> Result<PassReport, H
             );
         }
     }
-    report.unexpected_funds_reported += watch(hub, &node, config, Watched::SweptDeposits).await?;
-    report.unexpected_funds_reported += watch(hub, &node, config, Watched::SettledHubAddresses).await?;
+    watch(hub, &node, config, Watched::SweptDeposits, &mut report).await;
+    watch(hub, &node, config, Watched::SettledHubAddresses, &mut report).await;
     Ok(report)
 }
 
@@ -122,9 +127,12 @@ async fn monitor_page(
 ) -> Result<(), HubError> {
     let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
     let balances = node.get_balances(&addresses).await?;
+    let quarantined = keys_spent_elsewhere(hub, node, page, &addresses).await?;
+    report.quarantined += quarantined.len();
     let changed: Vec<(&MonitoredAddress, Address, Amount)> = page
         .iter()
         .zip(balances.balances.iter())
+        .filter(|(row, _)| !quarantined.contains(&row.address))
         .filter_map(|(row, node_balance)| {
             let node_balance = Amount::new(*node_balance).ok()?;
             (node_balance != row.balance).then_some((row, row.address, node_balance))
@@ -163,6 +171,30 @@ async fn monitor_page(
     Ok(())
 }
 
+/// Of a page of unswept deposit addresses, quarantines (with an alert)
+/// those whose key the node shows signing a bundle Hub never made: a
+/// database restored from before a sweep, or the key used outside Hub.
+/// One `wereAddressesSpentFrom` per page; only addresses it calls spent
+/// are looked at further (on every node, signatures verified).
+async fn keys_spent_elsewhere(
+    hub: &Hub,
+    node: &Client,
+    page: &[MonitoredAddress],
+    addresses: &[Address],
+) -> Result<HashSet<Address>, HubError> {
+    let spent = node.were_addresses_spent_from(addresses).await?;
+    let keys: Vec<SigningKey> = page
+        .iter()
+        .zip(spent)
+        .filter(|(_, spent)| *spent)
+        .map(|(row, _)| SigningKey {
+            address: row.address,
+            seed_uuid: row.seed_uuid.clone(),
+        })
+        .collect();
+    Ok(quarantine_foreign_spends(hub, &keys).await?.into_iter().collect())
+}
+
 /// The addresses Hub expects no (more) funds on.
 #[derive(Debug, Clone, Copy)]
 enum Watched {
@@ -171,7 +203,8 @@ enum Watched {
 }
 
 impl Watched {
-    fn kind(self) -> EventKind {
+    /// What the node holding more than the books is reported as.
+    fn surplus(self) -> EventKind {
         match self {
             Self::SweptDeposits => EventKind::DepositLate,
             Self::SettledHubAddresses => EventKind::HubUnexpectedInbound,
@@ -180,57 +213,102 @@ impl Watched {
 }
 
 /// Compares one kind of watched address with the node, a page at a time,
-/// and reports each unexpected amount that differs from the last one
-/// reported for that address. Returns how many reports were made.
-async fn watch(hub: &Hub, node: &Client, config: &MonitorConfig, watched: Watched) -> Result<usize, HubError> {
-    let mut reported = 0;
+/// and reports each difference (more on the node: a surplus; less: a
+/// shortfall, the books promising funds the chain does not hold) that
+/// differs from the last one reported for that address. A page that fails
+/// is counted in `report.failed` and left for the next pass.
+async fn watch(hub: &Hub, node: &Client, config: &MonitorConfig, watched: Watched, report: &mut PassReport) {
     let mut after = 0;
     loop {
-        let page: Vec<WatchedAddress> = {
-            let mut tx = hub.store().read().await?;
-            match watched {
-                Watched::SweptDeposits => tx.swept_deposit_addresses(after, config.page_size).await?,
-                Watched::SettledHubAddresses => tx.settled_hub_addresses(after, config.page_size).await?,
+        let page = {
+            let read = hub.store().read().await;
+            match (read, watched) {
+                (Ok(mut tx), Watched::SweptDeposits) => tx.swept_deposit_addresses(after, config.page_size).await,
+                (Ok(mut tx), Watched::SettledHubAddresses) => tx.settled_hub_addresses(after, config.page_size).await,
+                (Err(e), _) => Err(e),
             }
         };
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
-        let balances = node.get_balances(&addresses).await?;
-        for (row, node_balance) in page.iter().zip(balances.balances) {
-            let Ok(unexpected) = Amount::new(node_balance.saturating_sub(row.balance.get())) else {
-                tracing::warn!(address = %row.address, node_balance, "node balance beyond the supply; ignored");
-                continue;
-            };
-            let last = hub
-                .store()
-                .read()
-                .await?
-                .last_reported_funds(watched.kind(), &row.address)
-                .await?;
-            if last.unwrap_or(Amount::ZERO) == unexpected {
-                continue;
+        let page: Vec<WatchedAddress> = match page {
+            Ok(page) => page,
+            Err(e) => {
+                report.failed += 1;
+                tracing::warn!("deposit monitor: watched addresses left for the next pass: {e}");
+                return;
             }
-            let mut tx = hub.store().begin().await?;
-            tx.report_unexpected_funds(watched.kind(), row, unexpected, hub.now_ms())
-                .await?;
-            tx.commit().await?;
-            reported += 1;
-            match watched {
-                Watched::SweptDeposits if !unexpected.is_zero() => tracing::error!(
-                    address = %row.address, amount = %unexpected,
-                    "ALERT: funds arrived on a swept deposit address; its key is spent, so anyone may replay \
-                     the sweep that spent it: move them with RecoverFunds"
-                ),
-                Watched::SettledHubAddresses if !unexpected.is_zero() => tracing::error!(
-                    address = %row.address, surplus = %unexpected,
-                    "ALERT: a Hub address holds more than Hub's books (a sweep confirmed again?); nothing credited"
-                ),
-                _ => tracing::info!(address = %row.address, "unexpected funds reported earlier are gone"),
+        };
+        let Some(last) = page.last() else { return };
+        after = last.id;
+        match watch_page(hub, node, watched, &page).await {
+            Ok(reported) => report.unexpected_funds_reported += reported,
+            Err(e) => {
+                report.failed += 1;
+                tracing::warn!(after_id = page[0].id, "deposit monitor: watched page left for the next pass: {e}");
+            }
+        }
+    }
+}
+
+/// One page of [`watch`]; returns how many reports were made.
+async fn watch_page(hub: &Hub, node: &Client, watched: Watched, page: &[WatchedAddress]) -> Result<usize, HubError> {
+    let addresses: Vec<Address> = page.iter().map(|row| row.address).collect();
+    let balances = node.get_balances(&addresses).await?;
+    let mut reported = 0;
+    for (row, node_balance) in page.iter().zip(balances.balances) {
+        let Ok(on_chain) = Amount::new(node_balance) else {
+            tracing::warn!(address = %row.address, node_balance, "node balance beyond the supply; ignored");
+            continue;
+        };
+        let surplus = on_chain.checked_sub(row.balance).unwrap_or(Amount::ZERO);
+        let shortfall = row.balance.checked_sub(on_chain).unwrap_or(Amount::ZERO);
+        for (kind, amount) in [(watched.surplus(), surplus), (EventKind::HubShortfall, shortfall)] {
+            if report_if_new(hub, kind, row, amount).await? {
+                reported += 1;
+                alert(kind, row, amount);
             }
         }
     }
     Ok(reported)
+}
+
+/// Records `amount` of `kind` for `row` unless it is what was last
+/// recorded (nothing recorded counts as 0); `true` if recorded.
+async fn report_if_new(hub: &Hub, kind: EventKind, row: &WatchedAddress, amount: Amount) -> Result<bool, HubError> {
+    let last = hub
+        .store()
+        .read()
+        .await?
+        .last_reported_funds(kind, &row.address)
+        .await?;
+    if last.unwrap_or(Amount::ZERO) == amount {
+        return Ok(false);
+    }
+    let mut tx = hub.store().begin().await?;
+    tx.report_unexpected_funds(kind, row, amount, hub.now_ms()).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+fn alert(kind: EventKind, row: &WatchedAddress, amount: Amount) {
+    if amount.is_zero() {
+        tracing::info!(address = %row.address, ?kind, "a difference reported earlier is gone");
+        return;
+    }
+    match kind {
+        EventKind::DepositLate => tracing::error!(
+            address = %row.address, %amount,
+            "ALERT: funds arrived on a swept deposit address; its key is spent, so anyone may replay \
+             the sweep that spent it: move them with RecoverFunds"
+        ),
+        EventKind::HubShortfall => tracing::error!(
+            address = %row.address, %amount,
+            "ALERT: the node holds less on this Hub address than Hub's books (spent outside Hub? a database \
+             restored from an older backup?)"
+        ),
+        _ => tracing::error!(
+            address = %row.address, surplus = %amount,
+            "ALERT: a Hub address holds more than Hub's books (a sweep confirmed again?); nothing credited"
+        ),
+    }
 }
 
 enum Outcome {

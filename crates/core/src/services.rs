@@ -2,7 +2,7 @@
 //! sweeper, the attacher and the address-pool refiller, each a loop that ticks one interval after the last
 //! tick finished (ticks never overlap), survives errors (logged; the next
 //! tick tries again) and panics (an ALERT, then a longer wait), and stops
-//! on shutdown. An interval of 0 disables a
+//! on shutdown, ending a tick under way (and its proof of work). An interval of 0 disables a
 //! service, as in the original.
 
 use std::future::Future;
@@ -63,7 +63,17 @@ where
             _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match tokio::spawn(tick()).await {
+        let mut running = tokio::spawn(tick());
+        let outcome = tokio::select! {
+            outcome = &mut running => outcome,
+            _ = stop.wait_for(|s| *s) => {
+                // As safe as a crash (every step is durable before the
+                // next); dropping the tick cancels its proof of work.
+                running.abort();
+                return;
+            }
+        };
+        match outcome {
             Ok(()) => wait_ms = interval_ms,
             Err(e) => {
                 wait_ms = wait_ms.saturating_mul(2).min(PANIC_BACKOFF_MAX_MS.max(interval_ms));

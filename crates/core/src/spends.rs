@@ -7,18 +7,19 @@
 //! would plan another bundle for a key that already signed one. So before
 //! any key signs (a new or resumed sweep, RecoverFunds, SignBundle), the
 //! node is asked whether the key's address was spent from and which
-//! bundles spend from it (every node configured, any saying spent
-//! counts). A spend under a bundle hash Hub has no record of
+//! bundles spend from it with the key's own signature (every node
+//! configured, any saying spent counts; a spend whose signature does not
+//! verify proves nothing and counts for nothing). A spend under a bundle hash Hub has no record of
 //! signing, or a "spent" with no spend to show for a key Hub recorded no
 //! other signature of, means the key must not sign: its address is
 //! quarantined, an ALERT is written to the event log and the log, and
 //! nothing is signed. No answer from the node means no signature now.
 //! Hub is then stuck, but safe, and says why.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use hub_node::{Client, FindQuery, NodeError};
-use hub_protocol::{Address, Hash, SeedUuid};
+use hub_protocol::{wots, Address, Fragment, Hash, SecurityLevel, SeedUuid, Transaction};
 
 use crate::crash::{self, CrashPoint};
 use crate::{Cause, Hub, HubError};
@@ -57,37 +58,69 @@ impl Conflict {
 /// is about to sign). Otherwise quarantines each conflicting address,
 /// records the alert, and fails with [`Cause::SpentOnChain`].
 pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash) -> Result<(), HubError> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let addresses: Vec<Address> = keys.iter().map(|k| k.address).collect();
-    let (spent, seen) = ask_every_node(hub, &addresses).await?;
+    let conflicts = conflicts(hub, keys, Some(bundle)).await?;
     crash::at(CrashPoint::Checking);
-    let mut conflicts = Vec::new();
-    {
-        let mut read = hub.store().read().await?;
-        for (key, spent) in keys.iter().zip(spent) {
-            let recorded: HashSet<Hash> = read.signed_hashes(&key.seed_uuid).await?.into_iter().collect();
-            let shown = seen.get(&key.address);
-            let foreign = shown
-                .into_iter()
-                .flatten()
-                .find(|hash| *hash != bundle && !recorded.contains(hash));
-            let unexplained = spent && shown.is_none() && recorded.iter().all(|hash| hash == bundle);
-            if foreign.is_some() || unexplained {
-                conflicts.push(Conflict {
-                    address: key.address,
-                    spent_by: foreign.copied(),
-                });
-            }
-        }
-    }
     if conflicts.is_empty() {
         return Ok(());
     }
+    quarantine(hub, &conflicts, &format!("refusing to sign bundle {bundle}")).await?;
+    Err(HubError::internal(
+        Cause::SpentOnChain,
+        format!(
+            "bundle {bundle} not signed: {} of its keys already signed another bundle on the Tangle",
+            conflicts.len()
+        ),
+    ))
+}
+
+/// The books against the chain, for keys that have signed nothing in Hub's
+/// books yet (unswept deposit addresses the node says were spent from):
+/// quarantines, with an alert, each whose key the node shows signing a
+/// bundle Hub has no record of (a database restored from before a sweep,
+/// the key used outside Hub). Returns the addresses quarantined.
+pub(crate) async fn quarantine_foreign_spends(hub: &Hub, keys: &[SigningKey]) -> Result<Vec<Address>, HubError> {
+    let conflicts = conflicts(hub, keys, None).await?;
+    if !conflicts.is_empty() {
+        quarantine(hub, &conflicts, "the deposit monitor found it").await?;
+    }
+    Ok(conflicts.into_iter().map(|c| c.address).collect())
+}
+
+/// The keys whose address the nodes show spent under a bundle hash Hub has
+/// no record of the key signing (other than `about_to_sign`), or spent with
+/// no spend to show while Hub recorded no other signature of the key.
+async fn conflicts(hub: &Hub, keys: &[SigningKey], about_to_sign: Option<&Hash>) -> Result<Vec<Conflict>, HubError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let addresses: Vec<Address> = keys.iter().map(|k| k.address).collect();
+    let (spent, seen) = ask_every_node(hub, &addresses).await?;
+    let mut conflicts = Vec::new();
+    let mut read = hub.store().read().await?;
+    for (key, spent) in keys.iter().zip(spent) {
+        let recorded: HashSet<Hash> = read.signed_hashes(&key.seed_uuid).await?.into_iter().collect();
+        let shown = seen.get(&key.address);
+        let foreign = shown
+            .into_iter()
+            .flatten()
+            .find(|hash| Some(*hash) != about_to_sign && !recorded.contains(hash));
+        let unexplained = spent && shown.is_none() && recorded.iter().all(|hash| Some(hash) == about_to_sign);
+        if foreign.is_some() || unexplained {
+            conflicts.push(Conflict {
+                address: key.address,
+                spent_by: foreign.copied(),
+            });
+        }
+    }
+    Ok(conflicts)
+}
+
+/// Quarantines each conflicting address (deposit or Hub address) and
+/// records the alert, in one transaction; then logs it.
+async fn quarantine(hub: &Hub, conflicts: &[Conflict], context: &str) -> Result<(), HubError> {
     let now = hub.now_ms();
     let mut tx = hub.store().begin().await?;
-    for conflict in &conflicts {
+    for conflict in conflicts {
         let reason = conflict.reason();
         match tx.user_address(&conflict.address).await? {
             Some(row) => tx.quarantine_address(row.id, &reason, now).await?,
@@ -99,20 +132,14 @@ pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash)
             .await?;
     }
     tx.commit().await?;
-    for conflict in &conflicts {
+    for conflict in conflicts {
         tracing::error!(
-            address = %conflict.address, bundle = %bundle,
-            "ALERT: refusing to sign: {}; the address is quarantined (was Hub's database rolled back, or the key used outside Hub?)",
+            address = %conflict.address,
+            "ALERT: {context}: {}; the address is quarantined (was Hub's database rolled back, or the key used outside Hub?)",
             conflict.reason()
         );
     }
-    Err(HubError::internal(
-        Cause::SpentOnChain,
-        format!(
-            "bundle {bundle} not signed: {} of its keys already signed another bundle on the Tangle",
-            conflicts.len()
-        ),
-    ))
+    Ok(())
 }
 
 /// Asks every node whether each address was spent from and which bundles
@@ -151,8 +178,12 @@ async fn ask_every_node(
     }
 }
 
-/// The bundle hashes under which the node shows each address spending
-/// (a transaction of negative value from it), confirmed or not.
+/// The bundle hashes each address's key is shown to have signed: a
+/// transaction of negative value from the address whose signature (its
+/// fragments, in that bundle) verifies for the bundle hash, confirmed or
+/// not. A spend whose signature does not verify is no evidence of the key
+/// signing anything (anyone can post one, to get an address quarantined or
+/// a recovery mined against it) and is left out, with a warning.
 pub(crate) async fn spends_seen(
     node: &Client,
     addresses: &[Address],
@@ -164,11 +195,66 @@ pub(crate) async fn spends_seen(
         })
         .await?;
     let wanted: HashSet<&Address> = addresses.iter().collect();
+    let claimed: BTreeSet<Hash> = node
+        .get_trytes(&found)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter(|tx| tx.value.is_negative() && wanted.contains(&tx.address))
+        .map(|tx| tx.bundle)
+        .collect();
+    if claimed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let members = node
+        .find_transactions(&FindQuery {
+            bundles: claimed.iter().copied().collect(),
+            ..FindQuery::default()
+        })
+        .await?;
+    // Each bundle's transactions of our addresses, by index (reattachments
+    // of one bundle carry the same ones).
+    let mut by_bundle: BTreeMap<Hash, BTreeMap<i64, Transaction>> = BTreeMap::new();
+    for tx in node.get_trytes(&members).await?.into_iter().flatten() {
+        if claimed.contains(&tx.bundle) && wanted.contains(&tx.address) {
+            by_bundle
+                .entry(tx.bundle)
+                .or_default()
+                .insert(tx.current_index.get(), tx);
+        }
+    }
     let mut spends: HashMap<Address, BTreeSet<Hash>> = HashMap::new();
-    for tx in node.get_trytes(&found).await?.into_iter().flatten() {
-        if tx.value.is_negative() && wanted.contains(&tx.address) {
-            spends.entry(tx.address).or_default().insert(tx.bundle);
+    for (bundle, transactions) in &by_bundle {
+        for (address, fragments) in signatures(transactions) {
+            if wots::verify(&address, bundle, &fragments) {
+                spends.entry(address).or_default().insert(*bundle);
+            } else {
+                tracing::warn!(
+                    %address, %bundle,
+                    "the node shows a spend from this address that its key did not sign; not counted"
+                );
+            }
         }
     }
     Ok(spends)
+}
+
+/// The signatures in one bundle's transactions of our addresses (by
+/// index): each input's fragment and those of the zero-value transactions
+/// of the same address right after it (a key's security level, at most 3).
+fn signatures(transactions: &BTreeMap<i64, Transaction>) -> Vec<(Address, Vec<Fragment>)> {
+    let mut found = Vec::new();
+    for (index, input) in transactions.iter().filter(|(_, tx)| tx.value.is_negative()) {
+        let mut fragments = vec![input.signature_message_fragment.clone()];
+        for next in (index + 1..).take(SecurityLevel::High as usize - 1) {
+            match transactions.get(&next) {
+                Some(tx) if tx.address == input.address && tx.value.get() == 0 => {
+                    fragments.push(tx.signature_message_fragment.clone())
+                }
+                _ => break,
+            }
+        }
+        found.push((input.address, fragments));
+    }
+    found
 }

@@ -57,6 +57,15 @@ impl Hub {
         self.sweep_event(sweep).await
     }
 
+    /// The sweeps on their way: planned ones, then signed ones, oldest
+    /// first in each (for `hub admin sweep list`).
+    pub async fn unconfirmed_sweeps(&self) -> Result<Vec<SweepRow>, HubError> {
+        let mut read = self.store.read().await?;
+        let mut sweeps = read.sweeps_in_state(SweepState::Planned).await?;
+        sweeps.extend(read.sweeps_in_state(SweepState::Signed).await?);
+        Ok(sweeps)
+    }
+
     /// `SweepDetail`: confirmation, the signed transactions and every tail.
     pub async fn sweep_detail(&self, bundle_hash: &str) -> Result<SweepDetail, HubError> {
         let sweep = self.find_sweep(bundle_hash).await?;

@@ -1,6 +1,8 @@
 //! One stuck thing never freezes the rest, on SQLite and PostgreSQL with
 //! the devnet: a sweep its signer refuses to sign stays planned while the
-//! next deposit and withdrawal are swept and paid; an address spammed with
+//! next deposit and withdrawal are swept and paid, and abandoning it gives
+//! back its withdrawal, deposit and input to the next sweep, which pays
+//! them with the books equal to the chain; an address spammed with
 //! zero-value transactions does not hold up crediting another.
 
 mod common;
@@ -10,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
-use hub_core::{Hub, SystemClock, WithdrawRequest};
+use hub_core::{AbandonError, Hub, SweepQuery, SystemClock, WithdrawRequest};
 use hub_protocol::bundle::{BundleBuilder, Output};
 use hub_protocol::wots::Signature;
 use hub_protocol::{Address, Hash, SecurityLevel, Seed, SeedUuid};
@@ -47,18 +49,34 @@ impl SeedProvider for RefusesFirstBundle {
     }
 }
 
-async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
-    let ctx = start(db).await;
+/// A Hub over `ctx`'s database and node whose signer refuses the first bundle it is asked to sign.
+fn refusing_first_bundle(ctx: &Ctx) -> Hub {
     let signer = Arc::new(RefusesFirstBundle {
         inner: provider(),
         refused: Mutex::new(None),
     });
-    let hub = Hub::new(
+    Hub::new(
         ctx.hub.store().clone(),
         ctx.client.clone(),
         signer,
         Arc::new(SystemClock),
-    );
+    )
+}
+
+fn withdrawal(user: &str, amount: u64) -> WithdrawRequest {
+    WithdrawRequest {
+        user_id: user.into(),
+        payout_address: "P".repeat(80) + "9",
+        amount,
+        validate_checksum: false,
+        tag: String::new(),
+        idempotency_key: None,
+    }
+}
+
+async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
+    let ctx = start(db).await;
+    let hub = refusing_first_bundle(&ctx);
     hub.create_user("stuck").await.unwrap();
     let first = hub.get_deposit_address("stuck", false).await.unwrap();
     ctx.fund(&first, 1_000).await;
@@ -73,17 +91,7 @@ async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
     ctx.fund(&second, 700).await;
     ctx.milestone().await;
     run_pass(&hub, &MonitorConfig::default()).await.unwrap();
-    let withdrawal = hub
-        .user_withdraw(&WithdrawRequest {
-            user_id: "stuck".into(),
-            payout_address: "P".repeat(80) + "9",
-            amount: 400,
-            validate_checksum: false,
-            tag: String::new(),
-            idempotency_key: None,
-        })
-        .await
-        .unwrap();
+    let withdrawal = hub.user_withdraw(&withdrawal("stuck", 400)).await.unwrap();
     let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
     assert_eq!(report.held, 1, "the first is still held: {report:?}");
     let paid = report.swept.expect("the next sweep is signed");
@@ -102,6 +110,70 @@ async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
 on_both_databases!(
     a_sweep_that_cannot_be_signed_holds_up_nothing_test,
     a_sweep_that_cannot_be_signed_holds_up_nothing
+);
+
+async fn an_abandoned_sweep_gives_back_what_it_held(db: Db) {
+    // A confirmed Hub address to spend, through the ordinary signer.
+    let ctx = start(db).await;
+    ctx.hub.create_user("rich").await.unwrap();
+    let rich = ctx.hub.get_deposit_address("rich", false).await.unwrap();
+    ctx.fund(&rich, 5_000).await;
+    ctx.milestone().await;
+    run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap();
+    sweeper::run_tick(&ctx.hub, &SweepConfig::default()).await.unwrap();
+    ctx.confirm_all().await;
+
+    // A sweep holding a withdrawal, a deposit and (the deposit is short of the
+    // withdrawal) that Hub input, which its signer refuses.
+    let hub = refusing_first_bundle(&ctx);
+    let uuid = hub.user_withdraw(&withdrawal("rich", 1_000)).await.unwrap();
+    hub.create_user("late").await.unwrap();
+    let late = hub.get_deposit_address("late", false).await.unwrap();
+    ctx.fund(&late, 700).await;
+    ctx.milestone().await;
+    run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    assert_eq!((report.swept.as_deref(), report.held), (None, 1), "{report:?}");
+    let stuck = hub.unconfirmed_sweeps().await.unwrap().remove(0);
+    assert_eq!(stuck.state, SweepState::Planned);
+    let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    assert_eq!((report.swept.as_deref(), report.held), (None, 1), "nothing else to sweep: {report:?}");
+
+    let abandoned = hub.abandon_sweep(&stuck.bundle_hash).await.unwrap();
+    assert_eq!(abandoned.withdrawals, vec![uuid.clone()]);
+    assert_eq!(abandoned.deposits, vec![(address(&late), hub_protocol::Amount::new(700).unwrap())]);
+    assert_eq!(abandoned.hub_inputs, 1);
+    assert!(hub.unconfirmed_sweeps().await.unwrap().is_empty());
+    assert!(
+        hub.sweep_info(&SweepQuery::WithdrawalUuid(uuid.clone())).await.is_err(),
+        "the withdrawal waits for a sweep again"
+    );
+    assert_eq!(hub.get_balance("late").await.unwrap().available, 700, "its owner keeps the credit");
+    assert_eq!(hub.get_balance("rich").await.unwrap().available, 4_000);
+    assert!(ctx.mismatches().await.is_empty(), "{:?}", ctx.mismatches().await);
+    match hub.abandon_sweep(&stuck.bundle_hash).await {
+        Err(AbandonError::NotPlanned { state: "abandoned", .. }) => {}
+        other => panic!("abandoned twice: {other:?}"),
+    }
+
+    // The next sweep pays the withdrawal from what was given back, and the books equal the chain.
+    let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    let paid = report.swept.expect("the next sweep is signed");
+    let sweep = hub.sweep_info(&SweepQuery::WithdrawalUuid(uuid)).await.unwrap();
+    assert_eq!(sweep.bundle_hash, paid);
+    match hub.abandon_sweep(&Hash::from_trytes(&paid).unwrap()).await {
+        Err(AbandonError::NotPlanned { state: "signed", .. }) => {}
+        other => panic!("a signed sweep abandoned: {other:?}"),
+    }
+    ctx.confirm_all().await;
+    assert_eq!(ctx.on_chain_total().await, hub.get_stats().await.unwrap().total_balance);
+    assert_eq!(ctx.on_chain_total().await, 4_700);
+    assert!(ctx.mismatches().await.is_empty());
+    ctx.finish().await;
+}
+on_both_databases!(
+    an_abandoned_sweep_gives_back_what_it_held_test,
+    an_abandoned_sweep_gives_back_what_it_held
 );
 
 async fn spam_on_one_address_does_not_delay_another(db: Db) {

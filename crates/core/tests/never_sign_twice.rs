@@ -3,7 +3,8 @@
 //! bundle for the same key, and the check before signing (`spends`) finds
 //! the key's address spent on the Tangle by the lost bundle: nothing is
 //! signed, the address is quarantined, an alert is recorded once, and the
-//! held sweep holds up no other sweep.
+//! held sweep holds up no other sweep. A "spend" posted without the key's
+//! signature proves nothing: it quarantines nothing and holds up nothing.
 
 mod common;
 
@@ -15,7 +16,8 @@ use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{Hub, SystemClock};
-use hub_protocol::{Address, Hash};
+use hub_protocol::bundle::{BundleBuilder, Input, Output};
+use hub_protocol::{Address, Hash, SecurityLevel};
 use hub_store::{EventKind, Store, SweepState};
 
 /// A Hub over the database at `url`, sharing the test's node.
@@ -124,4 +126,47 @@ async fn a_restored_backup_never_signs_a_key_twice(db: Db) {
 on_both_databases!(
     a_restored_backup_never_signs_a_key_twice_test,
     a_restored_backup_never_signs_a_key_twice
+);
+
+async fn a_spend_without_the_keys_signature_quarantines_nothing(db: Db) {
+    let ctx = start(db).await;
+    ctx.hub.create_user("vera").await.unwrap();
+    let deposit = address(&ctx.hub.get_deposit_address("vera", false).await.unwrap());
+    ctx.fund(deposit.as_str(), 1_000).await;
+    ctx.milestone().await;
+    assert_eq!(run_pass(&ctx.hub, &MonitorConfig::default()).await.unwrap().credited, 1);
+
+    // Anyone may post a bundle "spending" the address, unsigned.
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let forged = BundleBuilder::new(now_s)
+        .unwrap()
+        .input(Input {
+            address: deposit,
+            amount: 1_000,
+            security: SecurityLevel::Medium,
+        })
+        .output(Output::new(address(&format!("{:9<81}", "THIEF")), 1_000))
+        .build()
+        .unwrap();
+    ctx.attach_on_milestone(forged.transactions()).await;
+    ctx.milestone().await;
+    assert_eq!(spends_on_node(&ctx, &deposit).await, BTreeSet::from([forged.hash()]));
+
+    // The sweep signs: the key's real signature is nowhere on the Tangle.
+    let report = sweeper::run_tick(&ctx.hub, &SweepConfig::default()).await.unwrap();
+    let swept = report.swept.expect("the deposit is swept");
+    assert_eq!(report.held, 0);
+    let mut read = ctx.hub.store().read().await.unwrap();
+    assert!(!read.user_address(&deposit).await.unwrap().unwrap().quarantined);
+    assert!(read.events_of_kind(EventKind::KeySpentElsewhere).await.unwrap().is_empty());
+    drop(read);
+    assert_ne!(swept, forged.hash().to_string());
+    ctx.finish().await;
+}
+on_both_databases!(
+    a_spend_without_the_keys_signature_quarantines_nothing_test,
+    a_spend_without_the_keys_signature_quarantines_nothing
 );

@@ -9,16 +9,19 @@
 //! file is safely written), bring it back from stdin (checked against the
 //! address), and mark it warm again. The commands take the same settings as
 //! `hub serve` (database, salt or signer) to reach the same database and
-//! derive the same addresses. API tokens and the audit trail (`access`)
-//! need only the database.
+//! derive the same addresses. A planned sweep that will never be signed
+//! can be abandoned (`sweep abandon`, checked on every node first). API
+//! tokens and the audit trail (`access`) need only the database.
 
 mod access;
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use hub_core::{Acting, ColdAddress, Hub};
+use hub_protocol::Hash;
 use zeroize::Zeroizing;
 
 use crate::config::{GivenSettings, Resolved};
@@ -43,6 +46,9 @@ pub enum AdminCommand {
     /// Cold storage of Hub addresses.
     #[command(subcommand)]
     Cold(ColdCommand),
+    /// Sweeps on their way, and abandoning one that will never be signed.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
     /// API tokens and the audit trail (`token …`, `audit`).
     #[command(flatten)]
     Access(access::AccessCommand),
@@ -53,6 +59,7 @@ impl AdminCommand {
     fn name(&self) -> String {
         match self {
             AdminCommand::Cold(command) => format!("cold {}", command.name()),
+            AdminCommand::Sweep(command) => format!("sweep {}", command.name()),
             AdminCommand::Access(command) => command.name(),
         }
     }
@@ -100,6 +107,29 @@ impl ColdCommand {
     }
 }
 
+/// `hub admin sweep …`.
+#[derive(Subcommand)]
+pub enum SweepCommand {
+    /// List the sweeps not confirmed yet: bundle hash, state, age.
+    List,
+    /// Give up a planned sweep that no key signed (every node must show it
+    /// unsigned): its withdrawals are queued again, its deposits become
+    /// Hub's (their owners keep the credit), its keys are unbound.
+    Abandon {
+        /// The sweep's bundle hash (81 trytes).
+        bundle: String,
+    },
+}
+
+impl SweepCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            SweepCommand::List => "list",
+            SweepCommand::Abandon { .. } => "abandon",
+        }
+    }
+}
+
 /// Runs one admin command.
 pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
     let config = args.settings.resolve()?;
@@ -113,7 +143,18 @@ pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Res
     };
     runtime.block_on(hub_core::acting(acting, async {
         match args.command {
-            AdminCommand::Cold(command) => cold_on_hub(&config, env_salt, command, stdin, out).await,
+            AdminCommand::Cold(command) => {
+                let hub = open_admin_hub(&config, env_salt).await?;
+                let result = cold(&hub, command, stdin, out).await;
+                hub.store().close().await;
+                result
+            }
+            AdminCommand::Sweep(command) => {
+                let hub = open_admin_hub(&config, env_salt).await?;
+                let result = sweep(&hub, command, out).await;
+                hub.store().close().await;
+                result
+            }
             AdminCommand::Access(command) => {
                 let store = open_store(&config).await?;
                 let result = access::run(&store, command, out).await;
@@ -124,15 +165,10 @@ pub fn run(args: AdminArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Res
     }))
 }
 
-/// Opens the whole Hub (seed provider and node: restoring checks a UUID
-/// against its address) and runs a cold-storage command.
-async fn cold_on_hub(
-    config: &Resolved,
-    env_salt: EnvSalt,
-    command: ColdCommand,
-    stdin: &mut dyn BufRead,
-    out: &mut dyn Write,
-) -> Result<(), String> {
+/// Opens the whole Hub, as `hub serve` would (seed provider and nodes:
+/// restoring a cold seed checks a UUID against its address, abandoning a
+/// sweep asks every node).
+async fn open_admin_hub(config: &Resolved, env_salt: EnvSalt) -> Result<Arc<Hub>, String> {
     let (provider, _) = seed_provider(config, env_salt).await?;
     let settings = &config.settings;
     let endpoints = if settings.node.is_empty() {
@@ -140,10 +176,33 @@ async fn cold_on_hub(
     } else {
         settings.node.clone()
     };
-    let hub = open_hub(config, provider, endpoints).await?;
-    let result = cold(&hub, command, stdin, out).await;
-    hub.store().close().await;
-    result
+    open_hub(config, provider, endpoints).await
+}
+
+async fn sweep(hub: &Hub, command: SweepCommand, out: &mut dyn Write) -> Result<(), String> {
+    let written = |e: std::io::Error| format!("writing output: {e}");
+    match command {
+        SweepCommand::List => {
+            let now_ms = hub.now_ms();
+            for sweep in hub.unconfirmed_sweeps().await.map_err(|e| e.to_string())? {
+                let age_s = now_ms.saturating_sub(sweep.created_at) / 1000;
+                writeln!(out, "{} {} {age_s}s", sweep.bundle_hash, sweep.state.as_str()).map_err(written)?;
+            }
+            Ok(())
+        }
+        SweepCommand::Abandon { bundle } => {
+            let hash = Hash::from_trytes(bundle.trim()).map_err(|e| e.for_field("bundle").to_string())?;
+            let abandoned = hub.abandon_sweep(&hash).await.map_err(|e| e.to_string())?;
+            writeln!(out, "sweep {} abandoned", abandoned.bundle_hash).map_err(written)?;
+            for uuid in &abandoned.withdrawals {
+                writeln!(out, "withdrawal {uuid} queued again").map_err(written)?;
+            }
+            for (address, amount) in &abandoned.deposits {
+                writeln!(out, "deposit address {address} ({amount}) is now a Hub address").map_err(written)?;
+            }
+            writeln!(out, "{} Hub input(s) given their balance back", abandoned.hub_inputs).map_err(written)
+        }
+    }
 }
 
 async fn cold(hub: &Hub, command: ColdCommand, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {

@@ -117,7 +117,8 @@ pub struct Settings {
     /// Timeout of one node request, ms (unless one of the two below applies).
     #[arg(long, env = "HUB_NODE_TIMEOUT_MS", default_value_t = ClientConfig::TIMEOUT_DEFAULT.as_millis() as u64)]
     pub node_timeout_ms: u64,
-    /// Timeout of one attachToTangle request (proof of work by the node), ms.
+    /// Longest proof of work for one attachment, ms: one attachToTangle
+    /// request (--pow remote), or the local search, then cancelled (--pow local).
     #[arg(long, env = "HUB_NODE_POW_TIMEOUT_MS",
           default_value_t = ClientConfig::POW_TIMEOUT_DEFAULT.as_millis() as u64)]
     pub node_pow_timeout_ms: u64,

@@ -187,6 +187,7 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
             attach: AttachConfig {
                 mwm: settings.mwm,
                 pow: settings.pow.into(),
+                local_pow_timeout_ms: settings.node_pow_timeout_ms,
                 ..AttachConfig::default()
             },
         },

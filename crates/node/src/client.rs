@@ -145,6 +145,13 @@ pub(crate) fn invalid_request(command: &'static str, reason: impl ToString) -> N
     }
 }
 
+/// The largest reply read from a node. IRI 1.8.6's largest legitimate
+/// answers are a `getTrytes` of its 10 000-hash limit (about 27 MB) and a
+/// `findTransactions` of its 100 000-hash limit (about 9 MB); anything
+/// larger is a node (or a man in the middle) trying to exhaust memory, and
+/// is dropped as it arrives, before it is buffered whole.
+pub const REPLY_BYTES_MAX: usize = 32 * 1024 * 1024;
+
 /// What one HTTP answer means (see the module doc).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Answer {
@@ -305,7 +312,7 @@ impl Client {
     /// One request and its classified answer; `Err` for a transport failure
     /// or a missed deadline.
     async fn post_once(&self, endpoint: &str, body: String, timeout: Duration) -> Result<Answer, reqwest::Error> {
-        let response = self
+        let mut response = self
             .http
             .post(endpoint)
             .timeout(timeout)
@@ -315,9 +322,26 @@ impl Client {
             .send()
             .await?;
         let status = response.status();
-        let text = response.text().await?;
-        Ok(classify(status, &text))
+        if response
+            .content_length()
+            .is_some_and(|length| length > REPLY_BYTES_MAX as u64)
+        {
+            return Ok(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > REPLY_BYTES_MAX {
+                return Ok(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(classify(status, &String::from_utf8_lossy(&body)))
     }
+}
+
+/// A reply beyond [`REPLY_BYTES_MAX`]: another node may answer properly.
+fn too_large() -> Answer {
+    Answer::Retry(format!("reply larger than {REPLY_BYTES_MAX} bytes"))
 }
 
 /// A transport failure for an error message, without the URL it carries.

@@ -16,5 +16,5 @@ pub mod client;
 mod commands;
 pub mod limits;
 
-pub use client::{Client, ClientConfig, NodeError};
+pub use client::{Client, ClientConfig, NodeError, REPLY_BYTES_MAX};
 pub use commands::{Balances, Consistency, FindQuery, NodeInfo};

@@ -6,7 +6,8 @@
 //! get their own deadlines; every request fits IRI's list and body limits,
 //! transaction lists arriving parents first; a bundle too big for one
 //! `attachToTangle` comes back chained as one call would chain it, at the
-//! weight asked for; `getTrytes` answers hash to what was asked.
+//! weight asked for; `getTrytes` answers hash to what was asked; a reply
+//! beyond the size bound is dropped.
 //! Method: `fake_iri` refuses what IRI refuses, records every request, and
 //! lets each test answer the command; the tests count and inspect requests.
 
@@ -93,6 +94,34 @@ async fn a_bare_server_error_is_retried() {
     let error = client.get_tips().await.unwrap_err();
     assert!(matches!(error, NodeError::Unavailable { .. }), "{error:?}");
     assert_eq!(node.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_reply_beyond_the_size_bound_is_dropped_and_another_attempt_made() {
+    // A node that answers getTips with more than REPLY_BYTES_MAX of hashes,
+    // then sanely: the client drops the first reply and takes the second.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let node = FakeIri::start(move |_, _| match counter.fetch_add(1, Ordering::SeqCst) {
+        0 => {
+            let one = hash_of('A').to_string();
+            let many = vec![one; hub_node::REPLY_BYTES_MAX / 81 + 1];
+            Reply::ok(json!({ "hashes": many, "duration": 0 }))
+        }
+        _ => Reply::ok(json!({ "hashes": [hash_of('B').to_string()], "duration": 0 })),
+    })
+    .await;
+    let client = connect(node.config());
+    assert_eq!(client.get_tips().await.unwrap(), vec![hash_of('B')]);
+    assert_eq!(node.seen().len(), 2);
+
+    // Always too large: unavailable, saying why.
+    let node = FakeIri::start(|_, _| Reply::raw(200, "9".repeat(hub_node::REPLY_BYTES_MAX + 1))).await;
+    let error = connect(node.config()).get_tips().await.unwrap_err();
+    assert!(
+        matches!(&error, NodeError::Unavailable { reason, .. } if reason.contains("reply larger than")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -107,8 +107,9 @@ impl Code for HubAddressReason {
 }
 
 /// Where a sweep is in its life (`sweep.state`). A sweep moves only
-/// forward: planned → signed → confirmed. "Attached" is not a state: it is
-/// a recorded tail of a signed sweep.
+/// forward: planned → signed → confirmed, or planned → abandoned (by an
+/// operator, for a sweep no key ever signed). "Attached" is not a state: it
+/// is a recorded tail of a signed sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SweepState {
     /// Accounted and bound to its bundle hash, not signed yet.
@@ -117,11 +118,14 @@ pub enum SweepState {
     Signed,
     /// One of its attachments is confirmed.
     Confirmed,
+    /// Never signed, and given up: its books were reversed (`hub admin
+    /// sweep abandon`); it holds nothing and is never signed.
+    Abandoned,
 }
 
 impl SweepState {
     /// Every state, in order.
-    pub const ALL: [Self; 3] = [Self::Planned, Self::Signed, Self::Confirmed];
+    pub const ALL: [Self; 4] = [Self::Planned, Self::Signed, Self::Confirmed, Self::Abandoned];
 
     /// What `sweep.state` holds.
     pub fn as_str(self) -> &'static str {
@@ -129,6 +133,7 @@ impl SweepState {
             Self::Planned => "planned",
             Self::Signed => "signed",
             Self::Confirmed => "confirmed",
+            Self::Abandoned => "abandoned",
         }
     }
 
@@ -190,6 +195,10 @@ pub enum EventKind {
     /// The node shows more on a settled Hub address than Hub's books (amount:
     /// the surplus), e.g. a sweep confirmed a second time. Nothing is credited.
     HubUnexpectedInbound,
+    /// ALERT: the node holds less on a settled Hub address than Hub's
+    /// books (amount: the shortfall; 0 once it is gone): spent outside Hub,
+    /// or a database restored from before the sweep that spent it.
+    HubShortfall,
     /// A Hub address was taken out of sweeping (address; reference: why
     /// in short, the bundle hash that spent it).
     HubAddressQuarantined,
@@ -205,6 +214,12 @@ pub enum EventKind {
     /// SignBundle signed an already-swept key for a caller's bundle hash
     /// (address; reference: that hash).
     BundleSigned,
+    /// An operator abandoned a planned sweep no key had signed (reference:
+    /// its bundle hash; amount: the deposits it released to Hub).
+    SweepAbandoned,
+    /// An abandoned sweep gave a withdrawal back to the queue (user,
+    /// amount; reference: the withdrawal's UUID).
+    WithdrawalReleased,
 }
 
 impl EventKind {
@@ -234,10 +249,13 @@ impl EventKind {
             Self::Call => "call",
             Self::DepositLate => "deposit_late",
             Self::HubUnexpectedInbound => "hub_unexpected_inbound",
+            Self::HubShortfall => "hub_shortfall",
             Self::HubAddressQuarantined => "hub_address_quarantined",
             Self::KeySpentElsewhere => "key_spent_elsewhere",
             Self::NodeAnswerRejected => "node_answer_rejected",
             Self::BundleSigned => "bundle_signed",
+            Self::SweepAbandoned => "sweep_abandoned",
+            Self::WithdrawalReleased => "withdrawal_released",
         }
     }
 }

@@ -19,6 +19,7 @@ fn monitored_address(r: &AnyRow) -> Result<MonitoredAddress> {
     Ok(MonitoredAddress {
         id: c.int("id")?,
         address: c.address("address")?,
+        seed_uuid: c.seed_uuid("seed_uuid")?,
         balance: c.amount("balance")?,
     })
 }
@@ -128,7 +129,7 @@ impl Tx {
     /// greater than `after_id`, in id order (keyset pagination).
     pub async fn monitored_addresses(&mut self, after_id: i64, limit: i64) -> Result<Vec<MonitoredAddress>> {
         let sql = format!(
-            "SELECT a.id, a.address, a.balance FROM user_address a
+            "SELECT a.id, a.address, a.seed_uuid, a.balance FROM user_address a
              WHERE a.id > $1 AND a.quarantined_at IS NULL AND NOT {}
              ORDER BY a.id LIMIT $2",
             deposit_address_swept("a")

@@ -109,12 +109,12 @@ impl Tx {
     }
 
     /// Hub addresses a sweep may spend, smallest first: not cold, not quarantined, funded,
-    /// never spent, created before `now`, and every sweep into them confirmed.
+    /// never spent, created before `now`, and every sweep into them confirmed
+    /// (a deposit address an abandoned sweep gave to Hub had its funds confirmed already).
     pub async fn eligible_hub_inputs(&mut self, now: i64) -> Result<Vec<FundedAddress>> {
         let sql = format!(
             "SELECT h.id, h.address, h.seed_uuid, h.balance, CAST(NULL AS BIGINT) AS user_id FROM hub_address h
              WHERE h.is_cold_storage = 0 AND h.quarantined_at IS NULL AND h.balance > 0 AND h.created_at < $1 AND NOT {}
-               AND EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id)
                AND NOT EXISTS (SELECT 1 FROM sweep s WHERE s.into_hub_address = h.id AND {})
              ORDER BY h.balance, h.id{}",
             hub_address_spent("h"),

@@ -6,7 +6,7 @@
 
 use hub_protocol::{Address, Hash, SeedUuid};
 
-use crate::codes::EventKind;
+use crate::codes::{EventKind, SweepState};
 use crate::events::EventOf;
 use crate::rows::DerivedAddress;
 use crate::sql::Columns;
@@ -43,6 +43,16 @@ impl Tx {
             Some(other) => Binding::Other(other),
             None => Binding::Unrecorded,
         })
+    }
+
+    /// Unbinds every key bound to `bundle_hash`, for an abandoned sweep
+    /// that none of them signed; returns how many.
+    pub async fn release_bindings(&mut self, bundle_hash: &Hash) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM signed_uuids WHERE bundle_hash = $1")
+            .bind(bundle_hash.as_str())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// The bundle hash a seed UUID is bound to, if any.
@@ -142,9 +152,15 @@ impl Tx {
             .collect()
     }
 
-    /// Whether a recovery allowed `seed_uuid` to sign `bundle_hash`.
+    /// Whether a recovery allowed `seed_uuid` to sign `bundle_hash` (and
+    /// was not abandoned).
     pub async fn recovery_allows(&mut self, seed_uuid: &SeedUuid, bundle_hash: &Hash) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM recovery_signature WHERE seed_uuid = $1 AND bundle_hash = $2")
+        let sql = format!(
+            "SELECT 1 FROM recovery_signature r JOIN sweep s ON s.id = r.sweep
+             WHERE r.seed_uuid = $1 AND r.bundle_hash = $2 AND s.state <> '{}'",
+            SweepState::Abandoned.as_str()
+        );
+        let row = sqlx::query(&sql)
             .bind(seed_uuid.as_str())
             .bind(bundle_hash.as_str())
             .fetch_optional(&mut *self.inner)

@@ -48,6 +48,8 @@ pub struct MonitoredAddress {
     pub id: i64,
     /// The address.
     pub address: Address,
+    /// Its key (the monitor asks the node what the key signed).
+    pub seed_uuid: SeedUuid,
     /// Credited deposits so far.
     pub balance: Amount,
 }
@@ -254,6 +256,34 @@ pub struct SweepInput {
     /// The address it spends.
     pub address: Address,
     /// The address is quarantined: its key must not sign.
+    pub quarantined: bool,
+}
+
+/// One of a sweep's rows in the Hub-address ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepEntry {
+    /// The Hub address's internal id.
+    pub hub_address: i64,
+    /// Signed amount: an input's debit, the remainder's credit.
+    pub amount: Value,
+    /// OUTBOUND (an input) or INBOUND (the remainder).
+    pub reason: HubAddressReason,
+}
+
+/// A deposit address a sweep emptied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweptDeposit {
+    /// Internal id of the `user_address`.
+    pub id: i64,
+    /// The address.
+    pub address: Address,
+    /// Its key.
+    pub seed_uuid: SeedUuid,
+    /// Owner's internal id (credited when the sweep was planned).
+    pub user_id: i64,
+    /// What the sweep took from it.
+    pub amount: Amount,
+    /// The address is quarantined.
     pub quarantined: bool,
 }
 

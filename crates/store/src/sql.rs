@@ -37,17 +37,25 @@ pub(crate) fn deposit_address_swept(alias: &str) -> String {
     )
 }
 
-/// Hub address `alias` has been spent by a sweep.
+/// Hub address `alias` has been spent by a sweep (an abandoned sweep
+/// spent nothing: its OUTBOUND rows were given back).
 pub(crate) fn hub_address_spent(alias: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM hub_address_balance spent WHERE spent.hub_address = {alias}.id AND spent.reason = {})",
-        HubAddressReason::Outbound.code()
+        "EXISTS (SELECT 1 FROM hub_address_balance spent JOIN sweep spender ON spender.id = spent.sweep
+                 WHERE spent.hub_address = {alias}.id AND spent.reason = {} AND spender.state <> '{}')",
+        HubAddressReason::Outbound.code(),
+        SweepState::Abandoned.as_str()
     )
 }
 
-/// Sweep `alias` is not confirmed yet.
+/// Sweep `alias` is still on its way: planned or signed, not confirmed
+/// (nor abandoned).
 pub(crate) fn sweep_unconfirmed(alias: &str) -> String {
-    format!("{alias}.state <> '{}'", SweepState::Confirmed.as_str())
+    format!(
+        "{alias}.state IN ('{}', '{}')",
+        SweepState::Planned.as_str(),
+        SweepState::Signed.as_str()
+    )
 }
 
 /// A corrupt-row error naming where.

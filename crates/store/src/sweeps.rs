@@ -1,14 +1,15 @@
 //! Sweeps (`sweep`) and their attachments (`sweep_tails`): the persisted
-//! state machine planned → signed → confirmed. A state only moves forward,
-//! and only from the state before it (`UPDATE … WHERE state = previous`).
+//! state machine planned → signed → confirmed (or planned → abandoned). A
+//! state only moves forward, and only from the state before it
+//! (`UPDATE … WHERE state = previous`).
 
-use hub_protocol::{Hash, SeedUuid};
+use hub_protocol::{Amount, Hash, SeedUuid};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::codes::{AddressReason, Code, EventKind, HubAddressReason, SweepState};
 use crate::events::EventOf;
-use crate::rows::{SweepInput, SweepRow, TailRow};
+use crate::rows::{SweepEntry, SweepInput, SweepRow, SweptDeposit, TailRow};
 use crate::sql::{sweep_unconfirmed, Columns};
 use crate::tx::{Result, Tx};
 
@@ -86,6 +87,71 @@ impl Tx {
         let hash: String = row.try_get("bundle_hash")?;
         self.sweep_event(EventKind::SweepSigned, &hash, now).await?;
         Ok(true)
+    }
+
+    /// Abandons a planned sweep (the caller reverses its books in the same
+    /// transaction); `false` if it was not planned any more.
+    pub async fn set_sweep_abandoned(&mut self, sweep: i64, released: Amount, now: i64) -> Result<bool> {
+        let sql = format!(
+            "UPDATE sweep SET state = '{}' WHERE id = $1 AND state = '{}' RETURNING bundle_hash",
+            SweepState::Abandoned.as_str(),
+            SweepState::Planned.as_str()
+        );
+        let Some(row) = sqlx::query(&sql).bind(sweep).fetch_optional(&mut *self.inner).await? else {
+            return Ok(false);
+        };
+        let hash: String = row.try_get("bundle_hash")?;
+        let of = EventOf {
+            amount: released.as_i64(),
+            reference: Some(&hash),
+            ..EventOf::default()
+        };
+        self.event(EventKind::SweepAbandoned, of, now).await?;
+        Ok(true)
+    }
+
+    /// A sweep's rows in the Hub-address ledger: its inputs' OUTBOUND and
+    /// its remainder's INBOUND, by id.
+    pub async fn sweep_hub_entries(&mut self, sweep: i64) -> Result<Vec<SweepEntry>> {
+        let rows = sqlx::query("SELECT hub_address, amount, reason FROM hub_address_balance WHERE sweep = $1 ORDER BY id")
+            .bind(sweep)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let c = Columns::new("hub_address_balance", r);
+                Ok(SweepEntry {
+                    hub_address: c.int("hub_address")?,
+                    amount: c.value("amount")?,
+                    reason: c.code("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The deposit addresses a sweep emptied (its SWEEP rows), by id.
+    pub async fn sweep_deposits(&mut self, sweep: i64) -> Result<Vec<SweptDeposit>> {
+        let sql = format!(
+            "SELECT a.id, a.address, a.seed_uuid, a.user_id, b.amount,
+                    CASE WHEN a.quarantined_at IS NULL THEN 0 ELSE 1 END AS quarantined
+             FROM user_address_balance b JOIN user_address a ON a.id = b.user_address
+             WHERE b.sweep = $1 AND b.reason = {} ORDER BY b.id",
+            AddressReason::Sweep.code()
+        );
+        let rows = sqlx::query(&sql).bind(sweep).fetch_all(&mut *self.inner).await?;
+        rows.iter()
+            .map(|r| {
+                let c = Columns::new("user_address_balance", r);
+                Ok(SweptDeposit {
+                    id: c.int("id")?,
+                    address: c.address("address")?,
+                    seed_uuid: c.seed_uuid("seed_uuid")?,
+                    user_id: c.int("user_id")?,
+                    amount: c.value("amount")?.magnitude(),
+                    quarantined: c.flag("quarantined")?,
+                })
+            })
+            .collect()
     }
 
     /// The key and address of every input of a sweep (a recovery's too).
@@ -167,9 +233,13 @@ impl Tx {
         Ok(())
     }
 
-    /// Sweeps created at or after `newer_than`, by id.
+    /// Sweeps created at or after `newer_than`, by id; not the abandoned
+    /// ones, which moved nothing.
     pub async fn sweeps_since(&mut self, newer_than: i64) -> Result<Vec<SweepRow>> {
-        let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.created_at >= $1 ORDER BY s.id");
+        let sql = format!(
+            "SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.created_at >= $1 AND s.state <> '{}' ORDER BY s.id",
+            SweepState::Abandoned.as_str()
+        );
         let rows = sqlx::query(&sql).bind(newer_than).fetch_all(&mut *self.inner).await?;
         rows.iter().map(sweep_row).collect()
     }

@@ -106,9 +106,18 @@ impl TestDb {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
                     .expect("PostgreSQL is running");
-                conn.execute(format!("CREATE DATABASE {name} TEMPLATE {source}").as_str())
-                    .await
-                    .expect("the source database has no other connection");
+                // A server process outlives its client's disconnection by a
+                // moment: wait for the last one to go (at most 10 s).
+                let create = format!("CREATE DATABASE {name} TEMPLATE {source}");
+                for attempt in 0.. {
+                    match conn.execute(create.as_str()).await {
+                        Ok(_) => break,
+                        Err(e) if attempt < 100 && e.to_string().contains("being accessed by other users") => {
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                        }
+                        Err(e) => panic!("the source database has no other connection: {e}"),
+                    }
+                }
                 let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
                 Self {
                     url: format!("{base}/{name}"),

@@ -26,11 +26,13 @@ fn watched(table: &'static str, r: &AnyRow) -> Result<WatchedAddress> {
 
 impl Tx {
     /// Up to `limit` swept deposit addresses with id greater than
-    /// `after_id`, in id order (keyset pagination).
+    /// `after_id`, in id order (keyset pagination). Not those an abandoned
+    /// sweep gave to Hub: they are Hub addresses now, watched as such.
     pub async fn swept_deposit_addresses(&mut self, after_id: i64, limit: i64) -> Result<Vec<WatchedAddress>> {
         let sql = format!(
             "SELECT a.id, a.address, a.balance, a.user_id FROM user_address a
-             WHERE a.id > $1 AND {} ORDER BY a.id LIMIT $2",
+             WHERE a.id > $1 AND {} AND NOT EXISTS (SELECT 1 FROM hub_address h WHERE h.address = a.address)
+             ORDER BY a.id LIMIT $2",
             deposit_address_swept("a")
         );
         let rows = sqlx::query(&sql)
@@ -76,8 +78,9 @@ impl Tx {
     }
 
     /// Records that the node shows `amount` Hub did not expect on `watched`
-    /// (0: the unexpected funds are gone again). `kind` is
-    /// [`EventKind::DepositLate`] or [`EventKind::HubUnexpectedInbound`].
+    /// (0: the difference is gone again). `kind` is
+    /// [`EventKind::DepositLate`], [`EventKind::HubUnexpectedInbound`] or
+    /// [`EventKind::HubShortfall`].
     pub async fn report_unexpected_funds(
         &mut self,
         kind: EventKind,

@@ -1,11 +1,13 @@
 //! Withdrawals (`withdrawal`): requested (the amount reserved on the
 //! account in the same transaction), cancelled (given back) or assigned to
-//! the one sweep that pays them.
+//! the one sweep that pays them (given back to the queue if that sweep is
+//! abandoned).
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::codes::AccountReason;
+use crate::codes::{AccountReason, EventKind};
+use crate::events::EventOf;
 use crate::rows::{AccountEntry, NewWithdrawal, WithdrawalRow};
 use crate::sql::Columns;
 use crate::tx::{Result, Tx};
@@ -114,6 +116,31 @@ impl Tx {
             .fetch_all(&mut *self.inner)
             .await?;
         rows.iter().map(withdrawal_row).collect()
+    }
+
+    /// Gives an abandoned sweep's withdrawals back to the queue (pending
+    /// again, cancellable again; the user's reservation stays); returns
+    /// their UUIDs.
+    pub async fn release_withdrawals(&mut self, sweep: i64, now: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("UPDATE withdrawal SET sweep = NULL WHERE sweep = $1 RETURNING uuid, user_id, amount")
+            .bind(sweep)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        let mut uuids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let c = Columns::new("withdrawal", row);
+            let uuid = c.text("uuid")?;
+            let of = EventOf {
+                user_id: Some(c.int("user_id")?),
+                amount: c.amount("amount")?.as_i64(),
+                reference: Some(&uuid),
+                ..EventOf::default()
+            };
+            self.event(EventKind::WithdrawalReleased, of, now).await?;
+            uuids.push(uuid);
+        }
+        uuids.sort();
+        Ok(uuids)
     }
 
     /// Assigns withdrawals to a sweep; returns how many were still pending

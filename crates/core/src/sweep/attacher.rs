@@ -9,6 +9,7 @@
 //! Attachment never re-signs: it reuses the stored, signed transactions.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use hub_node::FindQuery;
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
@@ -51,6 +52,9 @@ pub struct AttachConfig {
     pub max_promotion_age_ms: i64,
     /// Who does the proof of work.
     pub pow: PowMode,
+    /// Longest local proof of work for one attachment; then it is
+    /// cancelled and the tick tries again next time.
+    pub local_pow_timeout_ms: u64,
 }
 
 impl Default for AttachConfig {
@@ -60,6 +64,7 @@ impl Default for AttachConfig {
             depth: 3,
             max_promotion_age_ms: 30 * 60 * 1000,
             pow: PowMode::Local,
+            local_pow_timeout_ms: 120_000,
         }
     }
 }
@@ -293,14 +298,34 @@ async fn attach(
                 threads: 0,
                 timestamp_ms: hub.now_ms(),
             };
-            tokio::task::spawn_blocking(move || {
-                attach_bundle(&transactions, trunk, branch, &options, &Cancel::default())
-            })
-            .await
-            .map_err(|e| HubError::internal(Cause::Task, format!("proof of work task: {e}")))?
-            .map_err(|e| HubError::internal(Cause::ProofOfWork, format!("proof of work: {e}")))?
-            .ok_or_else(|| HubError::internal(Cause::ProofOfWork, "proof of work cancelled"))
+            // Stops the search when this future is dropped (a tick ended
+            // at shutdown) or the deadline passes; the thread then returns.
+            let cancel = CancelOnDrop(Cancel::new());
+            let search = cancel.0.clone();
+            let work =
+                tokio::task::spawn_blocking(move || attach_bundle(&transactions, trunk, branch, &options, &search));
+            let deadline = Duration::from_millis(config.local_pow_timeout_ms);
+            tokio::time::timeout(deadline, work)
+                .await
+                .map_err(|_| {
+                    HubError::internal(
+                        Cause::ProofOfWork,
+                        format!("local proof of work cancelled after {} ms", deadline.as_millis()),
+                    )
+                })?
+                .map_err(|e| HubError::internal(Cause::Task, format!("proof of work task: {e}")))?
+                .map_err(|e| HubError::internal(Cause::ProofOfWork, format!("proof of work: {e}")))?
+                .ok_or_else(|| HubError::internal(Cause::ProofOfWork, "proof of work cancelled"))
         }
+    }
+}
+
+/// Cancels a proof-of-work search when dropped.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

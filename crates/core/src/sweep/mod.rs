@@ -10,6 +10,9 @@
 //!            Promote(tail) · Reattach (new tail recorded) · Confirm(tail)
 //!                                                         ▼
 //!                                                     CONFIRMED
+//!
+//!   PLANNED ──hub admin sweep abandon (no key signed it; every node agrees)──▶ ABANDONED
+//!                                     books reversed, keys unbound
 //! ```
 //!
 //! A sweep moves only forward, and each step is durable before the next
@@ -18,8 +21,10 @@
 //! attached again from its stored trytes. Where each part lives:
 //! [`select`] what a sweep takes and pays; `record` what it writes;
 //! [`sweeper`] planning and signing; [`decide`] the attacher's policy;
-//! [`attacher`] its node calls and actions.
+//! [`attacher`] its node calls and actions; [`abandon`] the way out of a
+//! sweep that will never be signed.
 
+pub mod abandon;
 pub mod attacher;
 pub mod decide;
 mod record;

@@ -3,15 +3,25 @@
 //! funds allow").
 //!
 //! Every deposit offered is swept. Of the withdrawals offered (oldest
-//! first), the longest prefix the funds (deposits plus every eligible Hub
-//! address) can pay is taken; Hub addresses (smallest first) are added only
-//! until the payouts are covered; what is left is the remainder, paid to a
+//! first), the longest prefix the funds (deposits plus the largest
+//! [`HUB_INPUTS_MAX`] eligible Hub addresses) can pay is taken; Hub
+//! addresses are added only until the payouts are covered, smallest first
+//! (consolidating dust), or largest first when the smallest would take
+//! more than [`HUB_INPUTS_MAX`]; what is left is the remainder, paid to a
 //! new Hub address. Nothing here does I/O, so every rule is table-tested.
 
 use hub_protocol::Amount;
 use hub_store::{FundedAddress, WithdrawalRow};
 
 use crate::{invariant, HubError};
+
+/// Hub addresses one sweep spends at most. With the deposit limit (5 by
+/// default), security 3 and the withdrawal limit (7), a sweep stays under
+/// 90 transactions: one `attachToTangle` body of IRI 1.8.6 (1 000 000
+/// characters, about 370 transactions), proof of work in seconds, and a
+/// bundle every node validates quickly. Thousands of dust addresses are
+/// consolidated over several sweeps instead of one bundle no node takes.
+pub const HUB_INPUTS_MAX: usize = 20;
 
 /// What the database offers a sweep.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +30,8 @@ pub struct Candidates<'a> {
     pub withdrawals: &'a [WithdrawalRow],
     /// Funded, unswept deposit addresses, oldest deposit first (at most the limit).
     pub deposits: &'a [FundedAddress],
-    /// Eligible Hub addresses, smallest balance first.
+    /// Eligible Hub addresses, smallest balance first (any number: at
+    /// most [`HUB_INPUTS_MAX`] are taken).
     pub hub_inputs: &'a [FundedAddress],
 }
 
@@ -54,7 +65,8 @@ pub fn select(offer: &Candidates<'_>) -> Result<Option<Selection>, HubError> {
         return Ok(None);
     }
     let deposits_total = total("deposit balances", offer.deposits.iter().map(|d| d.balance))?;
-    let hub_total = total("Hub address balances", offer.hub_inputs.iter().map(|h| h.balance))?;
+    let largest = offer.hub_inputs.iter().rev().take(HUB_INPUTS_MAX);
+    let hub_total = total("Hub address balances", largest.map(|h| h.balance))?;
     let funds = total("funds", [deposits_total, hub_total])?;
     let mut withdrawals = Vec::new();
     let mut payouts = Amount::ZERO;
@@ -70,15 +82,12 @@ pub fn select(offer: &Candidates<'_>) -> Result<Option<Selection>, HubError> {
     if offer.deposits.is_empty() && withdrawals.is_empty() {
         return Ok(None);
     }
-    let mut hub_inputs = Vec::new();
-    let mut inputs_total = deposits_total;
-    for h in offer.hub_inputs {
-        if inputs_total >= payouts {
-            break;
-        }
-        inputs_total = total("inputs", [inputs_total, h.balance])?;
-        hub_inputs.push(h.clone());
-    }
+    let smallest_first = covering(offer.hub_inputs.iter(), deposits_total, payouts)?;
+    let (hub_inputs, inputs_total) = if smallest_first.0.len() <= HUB_INPUTS_MAX {
+        smallest_first
+    } else {
+        covering(offer.hub_inputs.iter().rev(), deposits_total, payouts)?
+    };
     let remainder = inputs_total
         .checked_sub(payouts)
         .ok_or_else(|| HubError::broken_invariant("a sweep's inputs do not cover its payouts"))?;
@@ -90,6 +99,25 @@ pub fn select(offer: &Candidates<'_>) -> Result<Option<Selection>, HubError> {
     };
     check_balanced(&selection)?;
     Ok(Some(selection))
+}
+
+/// The Hub inputs, taken in `order` until `deposits` and they cover
+/// `payouts`, and the inputs' total with the deposits.
+fn covering<'a>(
+    order: impl Iterator<Item = &'a FundedAddress>,
+    deposits: Amount,
+    payouts: Amount,
+) -> Result<(Vec<FundedAddress>, Amount), HubError> {
+    let mut taken = Vec::new();
+    let mut inputs_total = deposits;
+    for h in order {
+        if inputs_total >= payouts {
+            break;
+        }
+        inputs_total = total("inputs", [inputs_total, h.balance])?;
+        taken.push(h.clone());
+    }
+    Ok((taken, inputs_total))
 }
 
 /// Invariant §3.4.6: Σ inputs = Σ payouts + remainder.
@@ -258,6 +286,41 @@ mod tests {
             assert_eq!(shape(&selection), expected, "{name}");
             check_balanced(&selection).unwrap();
         }
+    }
+
+    #[test]
+    fn a_sweep_spends_at_most_hub_inputs_max_hub_addresses() {
+        let max = HUB_INPUTS_MAX as i64;
+        // Dust, then one large address: smallest first would take them all.
+        let mut hubs: Vec<FundedAddress> = (1..=max + 10).map(|id| hub(id, 1)).collect();
+        hubs.push(hub(100, 1_000));
+        let withdrawals = [withdrawal(1, 50)];
+        let offer = Candidates {
+            withdrawals: &withdrawals,
+            deposits: &[],
+            hub_inputs: &hubs,
+        };
+        let selection = select(&offer).unwrap().unwrap();
+        assert_eq!(shape(&selection), (vec![], vec![100], vec![1], 950), "largest first");
+
+        // Dust that covers within the bound is consolidated, smallest first.
+        let withdrawals = [withdrawal(1, 5)];
+        let offer = Candidates {
+            withdrawals: &withdrawals,
+            ..offer
+        };
+        let selection = select(&offer).unwrap().unwrap();
+        assert_eq!(shape(&selection).1, vec![1, 2, 3, 4, 5]);
+
+        // Funds beyond the largest HUB_INPUTS_MAX addresses pay nothing now.
+        let hubs: Vec<FundedAddress> = (1..=max + 5).map(|id| hub(id, 10)).collect();
+        let withdrawals = [withdrawal(1, 10 * u64::try_from(max).unwrap() + 1)];
+        let offer = Candidates {
+            withdrawals: &withdrawals,
+            deposits: &[],
+            hub_inputs: &hubs,
+        };
+        assert_eq!(select(&offer).unwrap(), None, "the withdrawal waits");
     }
 
     #[test]

@@ -232,12 +232,13 @@ impl Ctx {
             .index
     }
 
-    /// Every address Hub owns: its own addresses and every deposit address.
+    /// Every address Hub owns: its own addresses and every deposit address
+    /// (once each: an abandoned sweep's deposit address is both).
     pub async fn owned_addresses(&self) -> Vec<Address> {
         use sqlx::{Connection, Row};
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
-        sqlx::query("SELECT address FROM hub_address UNION ALL SELECT address FROM user_address")
+        sqlx::query("SELECT address FROM hub_address UNION SELECT address FROM user_address")
             .fetch_all(&mut conn)
             .await
             .unwrap()

@@ -59,14 +59,20 @@ pub async fn node_balance(node: &str, address: &str) -> i64 {
     reply["balances"][0].as_str().unwrap().parse().unwrap()
 }
 
-/// A new user with a deposit of `amount` paid by the devnet faucet.
-pub async fn deposit(hub: &mut ServedHub, user: &str, amount: i64) {
+/// A new user with a deposit of `amount` paid by the devnet faucet; the deposit address.
+pub async fn deposit(hub: &mut ServedHub, user: &str, amount: i64) -> String {
+    let address = new_deposit_address(hub, user).await;
+    fund(&hub.node, &address, amount).await;
+    address
+}
+
+/// A new user and a deposit address of theirs.
+pub async fn new_deposit_address(hub: &mut ServedHub, user: &str) -> String {
     hub.grpc
         .create_user(pb::CreateUserRequest { user_id: user.into() })
         .await
         .unwrap();
-    let address = hub
-        .grpc
+    hub.grpc
         .get_deposit_address(pb::GetDepositAddressRequest {
             user_id: user.into(),
             include_checksum: false,
@@ -74,12 +80,12 @@ pub async fn deposit(hub: &mut ServedHub, user: &str, amount: i64) {
         .await
         .unwrap()
         .into_inner()
-        .address;
-    let reply = node_call(
-        &hub.node,
-        json!({"command": "fund", "address": address, "amount": amount}),
-    )
-    .await;
+        .address
+}
+
+/// Pays `amount` to `address` from the devnet faucet.
+pub async fn fund(node: &str, address: &str, amount: i64) {
+    let reply = node_call(node, json!({"command": "fund", "address": address, "amount": amount})).await;
     assert!(reply["tail"].is_string(), "faucet paid: {reply}");
 }
 
