@@ -11,9 +11,11 @@
 //! pass without holding up the others; a bundle is credited to an address at
 //! most once (a unique index backs this up across restarts and
 //! reattachments); and an outgoing spend nobody expected quarantines the
-//! address and raises an alert instead of stopping the process, as does a
+//! address and raises an alert instead of stopping the process, as do a
 //! key the node shows signing a bundle Hub never made (one
-//! `wereAddressesSpentFrom` per page finds them). The user's
+//! `wereAddressesSpentFrom` per page finds them) and funds paid from Hub's
+//! own addresses by a bundle Hub has no record of (a lost sweep's
+//! remainder on an address handed out again). The user's
 //! account is credited later, when the deposit is swept; until then the
 //! amount shows as a pending deposit. Nothing happens while the node is not
 //! synced. A pass asks all its questions of one node, the first synced of
@@ -195,6 +197,23 @@ async fn keys_spent_elsewhere(
     Ok(quarantine_foreign_spends(hub, &keys).await?.into_iter().collect())
 }
 
+/// An address of Hub's that `bundle` spends from, when `bundle` is no sweep
+/// Hub recorded: Hub's own funds arriving in a bundle this database does
+/// not know (its sweep was lost to a restore from an older backup, and the
+/// remainder address it paid was handed out again from the pool). Such
+/// funds are Hub's, never a user's deposit.
+async fn unknown_hub_spend(tx: &mut hub_store::Tx, bundle: &ConfirmedBundle) -> Result<Option<Address>, HubError> {
+    if tx.sweep_by_hash(&bundle.hash()).await?.is_some() {
+        return Ok(None);
+    }
+    for input in bundle.transactions.iter().filter(|t| t.value.is_negative()) {
+        if tx.is_hub_owned(&input.address).await? {
+            return Ok(Some(input.address));
+        }
+    }
+    Ok(None)
+}
+
 /// The addresses Hub expects no (more) funds on.
 #[derive(Debug, Clone, Copy)]
 enum Watched {
@@ -242,7 +261,10 @@ async fn watch(hub: &Hub, node: &Client, config: &MonitorConfig, watched: Watche
             Ok(reported) => report.unexpected_funds_reported += reported,
             Err(e) => {
                 report.failed += 1;
-                tracing::warn!(after_id = page[0].id, "deposit monitor: watched page left for the next pass: {e}");
+                tracing::warn!(
+                    after_id = page[0].id,
+                    "deposit monitor: watched page left for the next pass: {e}"
+                );
             }
         }
     }
@@ -343,8 +365,19 @@ async fn settle_address(
             .iter()
             .filter(|t| t.address == address && t.value.get() != 0)
             .collect();
-        if mine.iter().any(|t| t.value.get() < 0) {
-            let reason = format!("confirmed bundle {hash} spends from this deposit address, and Hub did not make it");
+        let refusal = if mine.iter().any(|t| t.value.get() < 0) {
+            Some(format!(
+                "confirmed bundle {hash} spends from this deposit address, and Hub did not make it"
+            ))
+        } else {
+            unknown_hub_spend(&mut tx, bundle).await?.map(|from| {
+                format!(
+                    "confirmed bundle {hash} pays this address from Hub's own address {from}, and Hub has no \
+                     record of making it (a database restored from before a sweep?); not a deposit"
+                )
+            })
+        };
+        if let Some(reason) = refusal {
             tracing::error!(address = %address, "ALERT: quarantining deposit address: {reason}");
             tx.quarantine_address(row.id, &reason, hub.now_ms()).await?;
             tx.commit().await?;

@@ -73,15 +73,16 @@ pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash)
     ))
 }
 
-/// The books against the chain, for keys that have signed nothing in Hub's
-/// books yet (unswept deposit addresses the node says were spent from):
-/// quarantines, with an alert, each whose key the node shows signing a
-/// bundle Hub has no record of (a database restored from before a sweep,
-/// the key used outside Hub). Returns the addresses quarantined.
+/// The books against the chain, for keys not about to sign (an unswept
+/// deposit address the node says was spent from, an input the node shows
+/// holding less than the books): quarantines, with an alert, each whose
+/// key the node shows signing a bundle Hub has no record of (a database
+/// restored from before a sweep, the key used outside Hub). Returns the
+/// addresses quarantined.
 pub(crate) async fn quarantine_foreign_spends(hub: &Hub, keys: &[SigningKey]) -> Result<Vec<Address>, HubError> {
     let conflicts = conflicts(hub, keys, None).await?;
     if !conflicts.is_empty() {
-        quarantine(hub, &conflicts, "the deposit monitor found it").await?;
+        quarantine(hub, &conflicts, "comparing the books with the Tangle").await?;
     }
     Ok(conflicts.into_iter().map(|c| c.address).collect())
 }

@@ -137,18 +137,29 @@ async fn an_abandoned_sweep_gives_back_what_it_held(db: Db) {
     let stuck = hub.unconfirmed_sweeps().await.unwrap().remove(0);
     assert_eq!(stuck.state, SweepState::Planned);
     let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
-    assert_eq!((report.swept.as_deref(), report.held), (None, 1), "nothing else to sweep: {report:?}");
+    assert_eq!(
+        (report.swept.as_deref(), report.held),
+        (None, 1),
+        "nothing else to sweep: {report:?}"
+    );
 
     let abandoned = hub.abandon_sweep(&stuck.bundle_hash).await.unwrap();
     assert_eq!(abandoned.withdrawals, vec![uuid.clone()]);
-    assert_eq!(abandoned.deposits, vec![(address(&late), hub_protocol::Amount::new(700).unwrap())]);
+    assert_eq!(
+        abandoned.deposits,
+        vec![(address(&late), hub_protocol::Amount::new(700).unwrap())]
+    );
     assert_eq!(abandoned.hub_inputs, 1);
     assert!(hub.unconfirmed_sweeps().await.unwrap().is_empty());
     assert!(
         hub.sweep_info(&SweepQuery::WithdrawalUuid(uuid.clone())).await.is_err(),
         "the withdrawal waits for a sweep again"
     );
-    assert_eq!(hub.get_balance("late").await.unwrap().available, 700, "its owner keeps the credit");
+    assert_eq!(
+        hub.get_balance("late").await.unwrap().available,
+        700,
+        "its owner keeps the credit"
+    );
     assert_eq!(hub.get_balance("rich").await.unwrap().available, 4_000);
     assert!(ctx.mismatches().await.is_empty(), "{:?}", ctx.mismatches().await);
     match hub.abandon_sweep(&stuck.bundle_hash).await {

@@ -161,7 +161,11 @@ async fn a_spend_without_the_keys_signature_quarantines_nothing(db: Db) {
     assert_eq!(report.held, 0);
     let mut read = ctx.hub.store().read().await.unwrap();
     assert!(!read.user_address(&deposit).await.unwrap().unwrap().quarantined);
-    assert!(read.events_of_kind(EventKind::KeySpentElsewhere).await.unwrap().is_empty());
+    assert!(read
+        .events_of_kind(EventKind::KeySpentElsewhere)
+        .await
+        .unwrap()
+        .is_empty());
     drop(read);
     assert_ne!(swept, forged.hash().to_string());
     ctx.finish().await;

@@ -9,9 +9,11 @@
 //! the key spent by a bundle it has no record of, quarantine the address
 //! with an alert, sign nothing, and keep its books equal to the chain
 //! (`check_books`: cached balances equal ledgers, no key signed two bundle
-//! hashes, GetStats equals the Tangle balance of Hub's own addresses).
-//! The held sweep cannot be abandoned (`hub admin sweep abandon`), and the
-//! next deposit is swept as usual. A second backup, older (taken before the
+//! hashes, GetStats equals the Tangle balance of Hub's own addresses); the
+//! lost sweep's remainder address, handed out again from the backup's
+//! pool, is quarantined rather than its funds credited to its new owner;
+//! the next deposit is swept as usual. (`hub admin sweep list` shows
+//! nothing held; `sweep abandon` refuses a hash it does not know.) A second backup, older (taken before the
 //! deposit arrived), is restored too: the deposit monitor finds the key
 //! spent by a bundle Hub never made, and quarantines it with an alert.
 
@@ -50,11 +52,63 @@ async fn pending(grpc: &mut Grpc, user: &str) -> i64 {
         .pending_deposit
 }
 
+/// A query's one text column, every row.
+async fn strings(database: &str, query: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database).await.unwrap();
+    let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
+    rows.iter().map(|row| row.get::<String, _>(0)).collect()
+}
+
+/// The address the only sweep in `database` paid its remainder to.
+async fn only_remainder(database: &str) -> String {
+    let query = "SELECT h.address FROM sweep s JOIN hub_address h ON h.id = s.into_hub_address";
+    strings(database, query).await.remove(0)
+}
+
+/// The addresses stored in `table`.
+async fn stored(database: &str, table: &str) -> Vec<String> {
+    strings(database, &format!("SELECT address FROM {table}")).await
+}
+
+/// Another deposit address of `user`.
+async fn next_deposit_address(hub: &mut ServedHub, user: &str) -> String {
+    hub.grpc
+        .get_deposit_address(pb::GetDepositAddressRequest {
+            user_id: user.into(),
+            include_checksum: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .address
+}
+
+/// Whether deposit address `address` is quarantined.
+async fn quarantined(database: &str, address: &Address) -> bool {
+    let store = Store::connect(database).await.unwrap();
+    let quarantined = store
+        .read()
+        .await
+        .unwrap()
+        .user_address(address)
+        .await
+        .unwrap()
+        .is_some_and(|row| row.quarantined);
+    store.close().await;
+    quarantined
+}
+
 /// Whether `address` is quarantined, with a key-spent-elsewhere alert naming it.
 async fn quarantined_with_alert(database: &str, address: &Address) -> bool {
     let store = Store::connect(database).await.unwrap();
     let mut read = store.read().await.unwrap();
-    let quarantined = read.user_address(address).await.unwrap().is_some_and(|row| row.quarantined);
+    let quarantined = read
+        .user_address(address)
+        .await
+        .unwrap()
+        .is_some_and(|row| row.quarantined);
     let alerted = read
         .events_of_kind(EventKind::KeySpentElsewhere)
         .await
@@ -105,6 +159,11 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
         async move { pending(&mut grpc, "rita").await == 1_000 }
     })
     .await;
+    wait_for("the address pool to be full", Duration::from_secs(60), || {
+        let url = live.url.clone();
+        async move { stored(&url, "address_pool").await.len() == 3 }
+    })
+    .await;
     hub.running.stop();
     let backup = live.copy().await;
 
@@ -119,30 +178,59 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     .await;
     hub.running.stop();
     let address = Address::from_trytes(&address).unwrap();
+    let lost_remainder = only_remainder(&live.url).await;
 
-    // The backup restored, monitor off: the sweeper plans another bundle
-    // for rita's key, and the check before signing holds it.
+    // The backup restored, monitor off: the sweeper finds rita's address
+    // holding less on the node than in the books, and her key spent by a
+    // bundle it never made: quarantined, nothing planned for it.
     let hub = serve_at(dir.path(), &backup.url, true, false).await;
     wait_for_quarantine(&backup.url, &address).await;
-    let held = sweeps_on_their_way(dir.path(), &backup.url);
-    assert!(matches!(&held[..], [(_, state)] if state == "planned"), "{held:?}");
-    let refused = admin(
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sweeps_on_their_way(dir.path(), &backup.url), vec![]);
+    let nodes = ["--node", hub.node.as_str()];
+    let unknown = admin(
         dir.path(),
         &backup.url,
-        &["--node", &hub.node, "sweep", "abandon", &held[0].0],
+        &[&nodes[..], &["sweep", "abandon", &"9".repeat(81)]].concat(),
         "",
-    )
-    .unwrap_err();
-    assert!(refused.contains("quarantined"), "{refused}");
+    );
+    assert!(unknown.unwrap_err().contains("no sweep has bundle hash"));
+    let garbled = admin(
+        dir.path(),
+        &backup.url,
+        &[&nodes[..], &["sweep", "abandon", "NOT-A-HASH"]].concat(),
+        "",
+    );
+    assert!(garbled.unwrap_err().contains("bundle"));
     hub.running.stop();
 
-    // Monitor on: still nothing signed twice, the books equal the chain,
-    // and the next deposit is swept as usual.
+    // Monitor on: still nothing signed twice and the books equal the
+    // chain. The lost sweep's remainder address is still in the backup's
+    // pool and is handed out again: the funds the lost sweep paid it are
+    // Hub's, not the new owner's, and the address is quarantined; the
+    // owner's next address works as usual.
     let mut hub = serve_at(dir.path(), &backup.url, true, true).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     check_books(&backup.url, &mut hub).await;
-    assert_eq!(available(&mut hub.grpc, "rita").await, 1_000, "credited when the held sweep was planned");
-    deposit(&mut hub, "sam", 500).await;
+    assert_eq!(available(&mut hub.grpc, "rita").await, 0, "never swept in this history");
+    let pooled = stored(&backup.url, "address_pool").await;
+    assert!(
+        pooled.contains(&lost_remainder),
+        "the lost sweep took its remainder from the full pool"
+    );
+    let mut handed_out = vec![new_deposit_address(&mut hub, "sam").await];
+    while handed_out.len() < pooled.len() && !handed_out.contains(&lost_remainder) {
+        handed_out.push(next_deposit_address(&mut hub, "sam").await);
+    }
+    assert!(handed_out.contains(&lost_remainder), "the pool hands it out again");
+    let reused = Address::from_trytes(&lost_remainder).unwrap();
+    wait_for("the reused address to be quarantined", Duration::from_secs(60), || {
+        let url = backup.url.clone();
+        async move { quarantined(&url, &reused).await }
+    })
+    .await;
+    let second = next_deposit_address(&mut hub, "sam").await;
+    fund(&hub.node, &second, 500).await;
     let grpc = hub.grpc.clone();
     wait_for("sam's deposit to be swept", Duration::from_secs(120), || {
         let mut grpc = grpc.clone();
@@ -152,7 +240,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     wait_for("sam's sweep to confirm", Duration::from_secs(120), || {
         let dir = dir.path().to_path_buf();
         let url = backup.url.clone();
-        async move { sweeps_on_their_way(&dir, &url).iter().all(|(_, state)| state == "planned") }
+        async move { sweeps_on_their_way(&dir, &url).is_empty() }
     })
     .await;
     check_books(&backup.url, &mut hub).await;

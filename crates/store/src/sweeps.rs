@@ -113,10 +113,11 @@ impl Tx {
     /// A sweep's rows in the Hub-address ledger: its inputs' OUTBOUND and
     /// its remainder's INBOUND, by id.
     pub async fn sweep_hub_entries(&mut self, sweep: i64) -> Result<Vec<SweepEntry>> {
-        let rows = sqlx::query("SELECT hub_address, amount, reason FROM hub_address_balance WHERE sweep = $1 ORDER BY id")
-            .bind(sweep)
-            .fetch_all(&mut *self.inner)
-            .await?;
+        let rows =
+            sqlx::query("SELECT hub_address, amount, reason FROM hub_address_balance WHERE sweep = $1 ORDER BY id")
+                .bind(sweep)
+                .fetch_all(&mut *self.inner)
+                .await?;
         rows.iter()
             .map(|r| {
                 let c = Columns::new("hub_address_balance", r);

@@ -14,7 +14,9 @@
 //! bundle: a planned sweep is signed again for the same hash, never rebuilt.
 //! Before any key signs, the node must show it unspent, or spent only by
 //! this bundle ([`crate::spends`]): a database that lost a broadcast sweep
-//! leaves the new plan unsigned and its addresses quarantined.
+//! leaves the new plan unsigned and its addresses quarantined. An input
+//! the node shows holding less than the books is not planned at all, and
+//! its key is looked up on the Tangle the same way.
 
 use std::collections::HashMap;
 
@@ -29,7 +31,7 @@ use super::select::{select, Candidates, Selection};
 pub use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
 use crate::pool;
-use crate::spends::{clear_to_sign, SigningKey};
+use crate::spends::{clear_to_sign, quarantine_foreign_spends, SigningKey};
 use crate::tangle::first_synced;
 use crate::{Cause, Hub, HubError};
 
@@ -145,23 +147,36 @@ async fn plan_on(hub: &Hub, node: &Client, config: &SweepConfig) -> Result<Optio
 
 /// The node's confirmed balance of every address a sweep may spend now
 /// (funded deposit addresses and eligible Hub addresses), asked outside
-/// any transaction.
+/// any transaction. An address holding less on the node than in the books
+/// has its key checked on every node: one the Tangle shows signing a
+/// bundle Hub never made (a database restored from before a sweep) is
+/// quarantined with an alert ([`quarantine_foreign_spends`]).
 async fn input_balances(hub: &Hub, node: &Client, config: &SweepConfig) -> Result<HashMap<Address, Amount>, HubError> {
-    let candidates: Vec<Address> = {
+    let candidates: Vec<FundedAddress> = {
         let mut read = hub.store().read().await?;
-        let deposits = read.funded_deposit_addresses(config.max_deposits).await?;
-        let hub_inputs = read.eligible_hub_inputs(hub.now_ms()).await?;
-        deposits.iter().chain(&hub_inputs).map(|input| input.address).collect()
+        let mut candidates = read.funded_deposit_addresses(config.max_deposits).await?;
+        candidates.extend(read.eligible_hub_inputs(hub.now_ms()).await?);
+        candidates
     };
     if candidates.is_empty() {
         return Ok(HashMap::new());
     }
-    let balances = node.get_balances(&candidates).await?.balances;
-    Ok(candidates
-        .into_iter()
-        .zip(balances)
-        .filter_map(|(address, balance)| Some((address, Amount::new(balance).ok()?)))
-        .collect())
+    let addresses: Vec<Address> = candidates.iter().map(|input| input.address).collect();
+    let balances = node.get_balances(&addresses).await?.balances;
+    let mut on_chain = HashMap::with_capacity(candidates.len());
+    let mut short = Vec::new();
+    for (input, balance) in candidates.into_iter().zip(balances) {
+        let Ok(balance) = Amount::new(balance) else { continue };
+        if balance < input.balance {
+            short.push(SigningKey {
+                address: input.address,
+                seed_uuid: input.seed_uuid,
+            });
+        }
+        on_chain.insert(input.address, balance);
+    }
+    quarantine_foreign_spends(hub, &short).await?;
+    Ok(on_chain)
 }
 
 /// Keeps the inputs whose balance on the node equals the books'. A bundle
