@@ -9,15 +9,20 @@
 //! - `GetDepositAddress` latency p50/p99 with the address pool warm, and
 //!   address derivations/s with the default Argon2 parameters;
 //! - one deposit-monitor pass over 100 000 unswept addresses: wall time and
-//!   node requests made (against the devnet over HTTP).
+//!   node requests made (against the devnet over HTTP);
+//! - one sweeper tick that plans and signs a sweep of 5 deposits: wall time
+//!   and node requests, and the node calls of the look before signing
+//!   (`wereAddressesSpentFrom`, `findTransactions`, `getTrytes` of the
+//!   inputs) on their own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hub_core::monitor::{run_pass, MonitorConfig};
+use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{Hub, SystemClock, Transfer};
 use hub_devnet::{Devnet, DevnetConfig};
-use hub_node::{Client, ClientConfig};
+use hub_node::{Client, ClientConfig, FindQuery};
 use hub_protocol::{Argon2Params, Salt, SecurityLevel};
 use hub_signer::LocalProvider;
 use hub_store::testing::{Db, TestDb};
@@ -154,6 +159,55 @@ async fn monitor_pass(node: &Client, backend: &str, addresses: usize) {
     db.remove().await;
 }
 
+/// Sweeper ticks, each planning and signing one sweep of 5 fresh deposits
+/// on the devnet: p50 wall time and node requests per tick; then the node
+/// calls the look before signing makes for those 5 inputs, timed alone.
+async fn sweep_ticks(node: &Client, backend: &str, rounds: usize) {
+    let db = database(backend).await;
+    let hub = hub(&db.url, node).await;
+    let (mut ticks, mut checks, mut requests) = (Vec::new(), Vec::new(), 0);
+    for round in 0..rounds {
+        let mut inputs = Vec::new();
+        for i in 0..5 {
+            let user = format!("sweep{round}-{i}");
+            hub.create_user(&user).await.unwrap();
+            let address = hub.get_deposit_address(&user, false).await.unwrap();
+            let fund = serde_json::json!({"command": "fund", "address": address, "amount": 1_000});
+            node.call_raw("fund", &fund).await.unwrap();
+            inputs.push(hub_protocol::Address::from_trytes(&address).unwrap());
+        }
+        let milestone = serde_json::json!({"command": "issueMilestone"});
+        node.call_raw("issueMilestone", &milestone).await.unwrap();
+        run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+        let before = node.requests_sent();
+        let started = Instant::now();
+        let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+        ticks.push(started.elapsed());
+        requests += node.requests_sent() - before;
+        assert!(report.swept.is_some(), "{report:?}");
+        let started = Instant::now();
+        node.were_addresses_spent_from(&inputs).await.unwrap();
+        let query = FindQuery {
+            addresses: inputs.clone(),
+            ..FindQuery::default()
+        };
+        let found = node.find_transactions(&query).await.unwrap();
+        node.get_trytes(&found).await.unwrap();
+        checks.push(started.elapsed());
+    }
+    ticks.sort();
+    checks.sort();
+    println!(
+        "sweeper tick on {backend:<10}: plan + look before signing + sign 5 deposits: p50 {:.1} ms, {:.1} node requests/tick; \
+         the look before signing alone (3 requests): p50 {:.1} ms",
+        ms(percentile(&ticks, 0.5)),
+        requests as f64 / rounds as f64,
+        ms(percentile(&checks, 0.5)),
+    );
+    hub.store().close().await;
+    db.remove().await;
+}
+
 fn argon2_derivations() {
     let salt = Salt::new(vec![b's'; 32]).unwrap();
     let params = Argon2Params::default();
@@ -204,6 +258,9 @@ fn main() {
         }
         for backend in ["sqlite", "postgresql"] {
             monitor_pass(&node, backend, addresses).await;
+        }
+        for backend in ["sqlite", "postgresql"] {
+            sweep_ticks(&node, backend, if quick { 3 } else { 10 }).await;
         }
         devnet.stop().await;
     });

@@ -5,15 +5,17 @@
 //! database can lose committed state (a power cut, a restored backup, a
 //! failover to an asynchronous standby, a hand edit), and after that it
 //! would plan another bundle for a key that already signed one. So before
-//! any key signs (a new or resumed sweep, RecoverFunds, SignBundle), the
-//! node is asked whether the key's address was spent from and which
-//! bundles spend from it with the key's own signature (every node
-//! configured, any saying spent counts; a spend whose signature does not
-//! verify proves nothing and counts for nothing). A spend under a bundle hash Hub has no record of
-//! signing, or a "spent" with no spend to show for a key Hub recorded no
-//! other signature of, means the key must not sign: its address is
-//! quarantined, an ALERT is written to the event log and the log, and
-//! nothing is signed. No answer from the node means no signature now.
+//! any key signs (a new or resumed sweep, RecoverFunds, SignBundle), every
+//! node configured is asked whether the key's address was spent from and
+//! which bundles spend from it with the key's own signature. A spend whose
+//! signature does not verify proves nothing and counts for nothing; one
+//! that verifies is proof, whichever node shows it. A spend under a bundle
+//! hash Hub has no record of signing, or a "spent" from the quorum of
+//! nodes with no spend to show for a key Hub recorded no other signature
+//! of, means the key must not sign: its address is quarantined, an ALERT
+//! is written to the event log and the log, and nothing is signed. A
+//! "spent" from fewer nodes than the quorum, or no answer, means no
+//! signature now (and no quarantine on one node's word).
 //! Hub is then stuck, but safe, and says why.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -58,19 +60,28 @@ impl Conflict {
 /// is about to sign). Otherwise quarantines each conflicting address,
 /// records the alert, and fails with [`Cause::SpentOnChain`].
 pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash) -> Result<(), HubError> {
-    let conflicts = conflicts(hub, keys, Some(bundle)).await?;
+    let findings = conflicts(hub, keys, Some(bundle)).await?;
     crash::at(CrashPoint::Checking);
-    if conflicts.is_empty() {
-        return Ok(());
+    if !findings.conflicts.is_empty() {
+        quarantine(hub, &findings.conflicts, &format!("refusing to sign bundle {bundle}")).await?;
+        return Err(HubError::internal(
+            Cause::SpentOnChain,
+            format!(
+                "bundle {bundle} not signed: {} of its keys already signed another bundle on the Tangle",
+                findings.conflicts.len()
+            ),
+        ));
     }
-    quarantine(hub, &conflicts, &format!("refusing to sign bundle {bundle}")).await?;
-    Err(HubError::internal(
-        Cause::SpentOnChain,
-        format!(
-            "bundle {bundle} not signed: {} of its keys already signed another bundle on the Tangle",
-            conflicts.len()
-        ),
-    ))
+    if let Some(address) = findings.doubtful.first() {
+        return Err(HubError::internal(
+            Cause::SpentOnChain,
+            format!(
+                "bundle {bundle} not signed now: fewer nodes than the quorum say {address} was spent from, \
+                 and none shows the spend"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The books against the chain, for keys not about to sign (an unswept
@@ -80,40 +91,52 @@ pub(crate) async fn clear_to_sign(hub: &Hub, keys: &[SigningKey], bundle: &Hash)
 /// restored from before a sweep, the key used outside Hub). Returns the
 /// addresses quarantined.
 pub(crate) async fn quarantine_foreign_spends(hub: &Hub, keys: &[SigningKey]) -> Result<Vec<Address>, HubError> {
-    let conflicts = conflicts(hub, keys, None).await?;
+    let conflicts = conflicts(hub, keys, None).await?.conflicts;
     if !conflicts.is_empty() {
         quarantine(hub, &conflicts, "comparing the books with the Tangle").await?;
     }
     Ok(conflicts.into_iter().map(|c| c.address).collect())
 }
 
-/// The keys whose address the nodes show spent under a bundle hash Hub has
-/// no record of the key signing (other than `about_to_sign`), or spent with
-/// no spend to show while Hub recorded no other signature of the key.
-async fn conflicts(hub: &Hub, keys: &[SigningKey], about_to_sign: Option<&Hash>) -> Result<Vec<Conflict>, HubError> {
+/// What the nodes show of some keys.
+#[derive(Debug, Default)]
+struct Findings {
+    /// Keys the nodes show spent under a bundle hash Hub has no record of
+    /// the key signing (other than the one about to be signed), or that the
+    /// quorum of nodes calls spent with no spend to show while Hub recorded
+    /// no other signature of the key: quarantined.
+    conflicts: Vec<Conflict>,
+    /// Keys fewer nodes than the quorum call spent, with no spend to show:
+    /// not signed now, not quarantined on one node's word.
+    doubtful: Vec<Address>,
+}
+
+async fn conflicts(hub: &Hub, keys: &[SigningKey], about_to_sign: Option<&Hash>) -> Result<Findings, HubError> {
+    let mut findings = Findings::default();
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(findings);
     }
     let addresses: Vec<Address> = keys.iter().map(|k| k.address).collect();
     let (spent, seen) = ask_every_node(hub, &addresses).await?;
-    let mut conflicts = Vec::new();
     let mut read = hub.store().read().await?;
-    for (key, spent) in keys.iter().zip(spent) {
+    for (key, votes) in keys.iter().zip(spent) {
         let recorded: HashSet<Hash> = read.signed_hashes(&key.seed_uuid).await?.into_iter().collect();
         let shown = seen.get(&key.address);
         let foreign = shown
             .into_iter()
             .flatten()
             .find(|hash| Some(*hash) != about_to_sign && !recorded.contains(hash));
-        let unexplained = spent && shown.is_none() && recorded.iter().all(|hash| Some(hash) == about_to_sign);
-        if foreign.is_some() || unexplained {
-            conflicts.push(Conflict {
+        let unexplained = votes > 0 && shown.is_none() && recorded.iter().all(|hash| Some(hash) == about_to_sign);
+        if foreign.is_some() || (unexplained && votes >= hub.node_quorum()) {
+            findings.conflicts.push(Conflict {
                 address: key.address,
                 spent_by: foreign.copied(),
             });
+        } else if unexplained {
+            findings.doubtful.push(key.address);
         }
     }
-    Ok(conflicts)
+    Ok(findings)
 }
 
 /// Quarantines each conflicting address (deposit or Hub address) and
@@ -143,15 +166,16 @@ async fn quarantine(hub: &Hub, conflicts: &[Conflict], context: &str) -> Result<
     Ok(())
 }
 
-/// Asks every node whether each address was spent from and which bundles
-/// spend from it; any node saying spent counts as spent, and the spends
-/// are all those any node shows. At least the quorum of nodes (one, by
-/// default) must answer, or nothing may sign now.
+/// Asks every node whether each address was spent from (how many nodes
+/// say so) and which bundles spend from it with the key's signature (all
+/// those any node shows: a verified signature is proof whoever shows it).
+/// At least the quorum of nodes (one, by default) must answer, or nothing
+/// may sign now.
 async fn ask_every_node(
     hub: &Hub,
     addresses: &[Address],
-) -> Result<(Vec<bool>, HashMap<Address, BTreeSet<Hash>>), HubError> {
-    let mut spent = vec![false; addresses.len()];
+) -> Result<(Vec<usize>, HashMap<Address, BTreeSet<Hash>>), HubError> {
+    let mut spent = vec![0; addresses.len()];
     let mut seen: HashMap<Address, BTreeSet<Hash>> = HashMap::new();
     let mut answers = 0;
     let mut failure = None;
@@ -163,8 +187,8 @@ async fn ask_every_node(
         match answer.await {
             Ok((node_spent, node_seen)) => {
                 answers += 1;
-                for (all, one) in spent.iter_mut().zip(node_spent) {
-                    *all |= one;
+                for (votes, one) in spent.iter_mut().zip(node_spent) {
+                    *votes += usize::from(one);
                 }
                 for (address, hashes) in node_seen {
                     seen.entry(address).or_default().extend(hashes);

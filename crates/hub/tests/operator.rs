@@ -98,7 +98,14 @@ async fn cold_storage_and_sign_bundle_while_serving() {
     assert_eq!(warm.trim(), format!("{hub_address} 1000 warm"));
     assert_eq!(query(&database, "SELECT seed_uuid FROM hub_address").await, vec![uuid]);
 
-    // SignBundle: a token made for one bundle hash does not sign another.
+    // SignBundle: a token made for one bundle hash does not sign another
+    // (and nothing is signed until the key's own sweep is confirmed).
+    let database_url = database.clone();
+    wait_for("the sweep to confirm", Duration::from_secs(90), || {
+        let url = database_url.clone();
+        async move { query(&url, "SELECT state FROM sweep").await == vec!["confirmed".to_string()] }
+    })
+    .await;
     let deposit_address = query(&database, "SELECT address FROM user_address").await.remove(0);
     let bundle_hash = "B".repeat(81);
     let token = |hash: &str| {

@@ -21,7 +21,7 @@ fn flags_beat_the_environment_which_beats_the_file() {
 
     let error = fails(serve().arg("--config").arg(&file));
     assert!(
-        error.contains("--mwm: must be between 1 and 81, got 0"),
+        error.contains("--mwm: must be between 1 and 27, got 0"),
         "the file beats the default: {error}"
     );
     let error = fails(serve().env("HUB_CONFIG", &file));

@@ -59,16 +59,19 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Opens `path` for appending, creating it with mode 0600.
+    /// Opens `path` for appending, creating it with mode 0600, its directory synced.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
         let mut options = OpenOptions::new();
         options.append(true).create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| AuditError {
+        let failed = |e: std::io::Error| AuditError {
             path: path.display().to_string(),
             reason: e.to_string(),
-        })?;
+        };
+        let file = options.open(path).map_err(failed)?;
+        // The file's directory entry must survive a power cut like its lines.
+        crate::registry::sync_parent(path).map_err(failed)?;
         Ok(Self {
             path: path.to_path_buf(),
             file: Mutex::new(file),

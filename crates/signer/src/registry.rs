@@ -226,8 +226,8 @@ fn lock_exclusive(_file: &File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Makes a new file's directory entry durable.
-fn sync_parent(path: &Path) -> std::io::Result<()> {
+/// Makes a new file's directory entry durable (the registry's and the audit log's).
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         File::open(parent)?.sync_all()?;

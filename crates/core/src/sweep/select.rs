@@ -146,9 +146,10 @@ mod tests {
         Amount::new(tokens).unwrap()
     }
 
+    /// A distinct address for every `n`.
     fn address(n: u8) -> Address {
-        let letter = char::from(b'A' + n);
-        Address::from_trytes(&format!("{}9", letter.to_string().repeat(80))).unwrap()
+        let tryte = |i: u8| char::from(hub_protocol::ternary::TRYTE_ALPHABET[usize::from(i % 27)]);
+        Address::from_trytes(&format!("{}{}9", tryte(n).to_string().repeat(79), tryte(n / 27))).unwrap()
     }
 
     fn funded(id: i64, tokens: u64, user: Option<i64>) -> FundedAddress {
