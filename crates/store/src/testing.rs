@@ -106,18 +106,16 @@ impl TestDb {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
                     .expect("PostgreSQL is running");
-                // A server process outlives its client's disconnection by a
-                // moment: wait for the last one to go (at most 10 s).
-                let create = format!("CREATE DATABASE {name} TEMPLATE {source}");
-                for attempt in 0.. {
-                    match conn.execute(create.as_str()).await {
-                        Ok(_) => break,
-                        Err(e) if attempt < 100 && e.to_string().contains("being accessed by other users") => {
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await
-                        }
-                        Err(e) => panic!("the source database has no other connection: {e}"),
-                    }
-                }
+                // The caller closed its stores; a server session can still
+                // linger a moment after its client let go (PostgreSQL then
+                // refuses the template for 5 s): end any such session first.
+                let linger = format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+                );
+                conn.execute(linger.as_str()).await.expect("ending lingering sessions");
+                conn.execute(format!("CREATE DATABASE {name} TEMPLATE {source}").as_str())
+                    .await
+                    .expect("the source database has no other connection");
                 let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
                 Self {
                     url: format!("{base}/{name}"),
