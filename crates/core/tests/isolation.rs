@@ -7,61 +7,13 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
-use hub_core::{AbandonError, Hub, SweepQuery, SystemClock, WithdrawRequest};
+use hub_core::{AbandonError, SweepQuery, WithdrawRequest};
 use hub_protocol::bundle::{BundleBuilder, Output};
-use hub_protocol::wots::Signature;
-use hub_protocol::{Address, Hash, SecurityLevel, Seed, SeedUuid};
-use hub_signer::{BoxFuture, LocalProvider, ProviderError, SeedProvider};
+use hub_protocol::Hash;
 use hub_store::SweepState;
-
-/// A signer that refuses every signature for the first bundle hash it is
-/// asked to sign (as a signing server refuses a key's second bundle).
-struct RefusesFirstBundle {
-    inner: Arc<LocalProvider>,
-    refused: Mutex<Option<Hash>>,
-}
-
-impl SeedProvider for RefusesFirstBundle {
-    fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>> {
-        self.inner.address(uuid)
-    }
-    fn security_level<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>> {
-        self.inner.security_level(uuid)
-    }
-    fn sign<'a>(
-        &'a self,
-        uuid: &'a SeedUuid,
-        bundle_hash: &'a Hash,
-    ) -> BoxFuture<'a, Result<Signature, ProviderError>> {
-        let refused = *self.refused.lock().unwrap().get_or_insert(*bundle_hash);
-        if refused == *bundle_hash {
-            return Box::pin(async { Err(ProviderError::Refused("this key already signed another bundle".into())) });
-        }
-        self.inner.sign(uuid, bundle_hash)
-    }
-    fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
-        self.inner.seed(uuid)
-    }
-}
-
-/// A Hub over `ctx`'s database and node whose signer refuses the first bundle it is asked to sign.
-fn refusing_first_bundle(ctx: &Ctx) -> Hub {
-    let signer = Arc::new(RefusesFirstBundle {
-        inner: provider(),
-        refused: Mutex::new(None),
-    });
-    Hub::new(
-        ctx.hub.store().clone(),
-        ctx.client.clone(),
-        signer,
-        Arc::new(SystemClock),
-    )
-}
 
 fn withdrawal(user: &str, amount: u64) -> WithdrawRequest {
     WithdrawRequest {
@@ -76,7 +28,7 @@ fn withdrawal(user: &str, amount: u64) -> WithdrawRequest {
 
 async fn a_sweep_that_cannot_be_signed_holds_up_nothing(db: Db) {
     let ctx = start(db).await;
-    let hub = refusing_first_bundle(&ctx);
+    let hub = ctx.refusing_first_bundle();
     hub.create_user("stuck").await.unwrap();
     let first = hub.get_deposit_address("stuck", false).await.unwrap();
     ctx.fund(&first, 1_000).await;
@@ -125,7 +77,7 @@ async fn an_abandoned_sweep_gives_back_what_it_held(db: Db) {
 
     // A sweep holding a withdrawal, a deposit and (the deposit is short of the
     // withdrawal) that Hub input, which its signer refuses.
-    let hub = refusing_first_bundle(&ctx);
+    let hub = ctx.refusing_first_bundle();
     let uuid = hub.user_withdraw(&withdrawal("rich", 1_000)).await.unwrap();
     hub.create_user("late").await.unwrap();
     let late = hub.get_deposit_address("late", false).await.unwrap();

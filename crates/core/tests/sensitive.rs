@@ -2,7 +2,8 @@
 //! (hub-behaviour.md §13 I): off by default; SignBundle authenticated by a
 //! real HMAC, held to RecoverFunds' rules and recording what it signed;
 //! RecoverFunds atomic, crediting nobody, paying the late funds on the
-//! Tangle; seeds only for known UUIDs.
+//! Tangle, and a recovery its signer refuses given up with `abandon_sweep`;
+//! seeds only for known UUIDs.
 
 mod common;
 
@@ -275,6 +276,31 @@ async fn recover_funds(db: Db) {
         "paying a Hub address would hide the funds from the books"
     );
     assert_eq!(ctx.row_counts().await, before, "refusals write nothing");
+
+    // A recovery its signer refuses stays planned and holds the key; given
+    // up (nothing of it on the node), it frees the key for the next one.
+    let refusing = ctx.refusing_first_bundle().with_sensitive(all_on());
+    let held = refusing.recover_funds(&recover("olga", &swept, &payout)).await;
+    assert!(matches!(held, Err(HubError::SignatureFailed(_))), "{held:?}");
+    let planned = refusing.unconfirmed_sweeps().await.unwrap();
+    assert_eq!(planned.len(), 1);
+    assert!(matches!(
+        hub.recover_funds(&recover("olga", &swept, &payout)).await,
+        Err(HubError::InvalidAddress(_))
+    ));
+    let abandoned = hub.abandon_sweep(&planned[0].bundle_hash).await.unwrap();
+    assert_eq!(
+        (
+            abandoned.withdrawals.len(),
+            abandoned.deposits.len(),
+            abandoned.hub_inputs
+        ),
+        (0, 0, 0)
+    );
+    assert!(hub.unconfirmed_sweeps().await.unwrap().is_empty());
+    assert!(ctx.mismatches().await.is_empty());
+    // (Mined again within the same second, the bundle would be the abandoned one.)
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
 
     // Success: a sweep spending the whole node balance to the payout address, no remainder.
     let bundle = hub.recover_funds(&recover("olga", &swept, &payout)).await.unwrap();

@@ -150,6 +150,13 @@ impl Hub {
                 "the deposit address changed during recovery",
             ));
         }
+        if tx.sweep_by_hash(hash).await?.is_some() {
+            // The same bundle, mined in the same second as one abandoned.
+            return Err(HubError::internal(
+                Cause::Concurrent,
+                format!("recovery bundle {hash} was planned before and abandoned; ask again in a second"),
+            ));
+        }
         let Some(into) = tx.take_pooled_address().await? else {
             return Ok(None);
         };

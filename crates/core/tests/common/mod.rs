@@ -2,13 +2,14 @@
 //! devnet over HTTP, and a cheap local seed provider.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hub_core::{Hub, SystemClock};
 use hub_devnet::{Devnet, DevnetConfig};
 use hub_node::{Client, ClientConfig};
-use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel};
-use hub_signer::LocalProvider;
+use hub_protocol::wots::Signature;
+use hub_protocol::{Address, Argon2Params, Hash, Salt, SecurityLevel, Seed, SeedUuid};
+use hub_signer::{BoxFuture, LocalProvider, ProviderError, SeedProvider};
 use hub_store::Store;
 use serde_json::json;
 
@@ -45,6 +46,36 @@ impl SeedOf for LocalProvider {
 pub fn provider() -> Arc<LocalProvider> {
     let salt = Salt::new(b"a test salt of more than twenty bytes".to_vec()).unwrap();
     Arc::new(LocalProvider::new(salt, test_params(), SecurityLevel::Medium, 2).unwrap())
+}
+
+/// A signer that refuses every signature for the first bundle hash it is
+/// asked to sign (as a signing server refuses a key's second bundle).
+struct RefusesFirstBundle {
+    inner: Arc<LocalProvider>,
+    refused: Mutex<Option<Hash>>,
+}
+
+impl SeedProvider for RefusesFirstBundle {
+    fn address<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Address, ProviderError>> {
+        self.inner.address(uuid)
+    }
+    fn security_level<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<SecurityLevel, ProviderError>> {
+        self.inner.security_level(uuid)
+    }
+    fn sign<'a>(
+        &'a self,
+        uuid: &'a SeedUuid,
+        bundle_hash: &'a Hash,
+    ) -> BoxFuture<'a, Result<Signature, ProviderError>> {
+        let refused = *self.refused.lock().unwrap().get_or_insert(*bundle_hash);
+        if refused == *bundle_hash {
+            return Box::pin(async { Err(ProviderError::Refused("this key already signed another bundle".into())) });
+        }
+        self.inner.sign(uuid, bundle_hash)
+    }
+    fn seed<'a>(&'a self, uuid: &'a SeedUuid) -> BoxFuture<'a, Result<Seed, ProviderError>> {
+        self.inner.seed(uuid)
+    }
 }
 
 /// A Hub on `db` with its own devnet.
@@ -177,6 +208,21 @@ impl Ctx {
             self.milestone().await;
         }
         panic!("sweeps did not confirm");
+    }
+
+    /// A Hub over this database and node whose signer refuses the first
+    /// bundle it is asked to sign.
+    pub fn refusing_first_bundle(&self) -> Hub {
+        let signer = Arc::new(RefusesFirstBundle {
+            inner: provider(),
+            refused: Mutex::new(None),
+        });
+        Hub::new(
+            self.hub.store().clone(),
+            self.client.clone(),
+            signer,
+            Arc::new(SystemClock),
+        )
     }
 
     pub async fn mismatches(&self) -> Vec<String> {
