@@ -56,6 +56,8 @@ pub struct Hub {
     clock: Arc<dyn Clock>,
     sensitive: SensitiveConfig,
     deposit_derivations: commands::DerivationQueue,
+    /// Planned sweeps that failed to sign, and when to try them again.
+    held_sweeps: sweep::sweeper::HeldSweeps,
 }
 
 impl Hub {
@@ -70,6 +72,7 @@ impl Hub {
             clock,
             sensitive: SensitiveConfig::default(),
             deposit_derivations: commands::DerivationQueue::new(Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT),
+            held_sweeps: sweep::sweeper::HeldSweeps::default(),
         }
     }
 
@@ -111,6 +114,11 @@ impl Hub {
     /// One client per node endpoint.
     pub fn nodes(&self) -> &[Client] {
         &self.nodes
+    }
+
+    /// Planned sweeps that failed to sign, and when to try them again.
+    pub(crate) fn held_sweeps(&self) -> &sweep::sweeper::HeldSweeps {
+        &self.held_sweeps
     }
 
     /// How many nodes must agree on a confirmation.

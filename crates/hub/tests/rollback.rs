@@ -72,19 +72,6 @@ async fn stored(database: &str, table: &str) -> Vec<String> {
     strings(database, &format!("SELECT address FROM {table}")).await
 }
 
-/// Another deposit address of `user`.
-async fn next_deposit_address(hub: &mut ServedHub, user: &str) -> String {
-    hub.grpc
-        .get_deposit_address(pb::GetDepositAddressRequest {
-            user_id: user.into(),
-            include_checksum: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .address
-}
-
 /// Whether deposit address `address` is quarantined.
 async fn quarantined(database: &str, address: &Address) -> bool {
     let store = Store::connect(database).await.unwrap();

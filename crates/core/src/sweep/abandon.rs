@@ -58,6 +58,12 @@ pub enum AbandonError {
     Hub(#[from] HubError),
 }
 
+impl From<hub_store::StoreError> for AbandonError {
+    fn from(error: hub_store::StoreError) -> Self {
+        Self::Hub(error.into())
+    }
+}
+
 /// What abandoning a sweep gave back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Abandoned {
@@ -79,27 +85,23 @@ impl Hub {
             unseen_on(node, &sweep.bundle_hash, &inputs, &recovery).await?;
         }
         let now = self.now_ms();
-        let mut tx = self.store().begin().await.map_err(HubError::from)?;
-        let deposits = tx.sweep_deposits(sweep.id).await.map_err(HubError::from)?;
+        let mut tx = self.store().begin().await?;
+        let deposits = tx.sweep_deposits(sweep.id).await?;
         let released = Amount::checked_sum(deposits.iter().map(|d| d.amount))
             .ok_or_else(|| HubError::broken_invariant("a sweep's deposits add up beyond the supply"))?;
-        if !tx
-            .set_sweep_abandoned(sweep.id, released, now)
-            .await
-            .map_err(HubError::from)?
-        {
+        if !tx.set_sweep_abandoned(sweep.id, released, now).await? {
             return Err(AbandonError::NotPlanned {
                 hash: sweep.bundle_hash,
                 state: "no longer planned (signed meanwhile)",
             });
         }
-        let withdrawals = tx.release_withdrawals(sweep.id, now).await.map_err(HubError::from)?;
+        let withdrawals = tx.release_withdrawals(sweep.id, now).await?;
         let hub_inputs = reverse_hub_entries(&mut tx, sweep.id, now).await?;
         for d in &deposits {
             give_to_hub(&mut tx, d, sweep.id, now).await?;
         }
-        tx.release_bindings(&sweep.bundle_hash).await.map_err(HubError::from)?;
-        tx.commit().await.map_err(HubError::from)?;
+        tx.release_bindings(&sweep.bundle_hash).await?;
+        tx.commit().await?;
         tracing::warn!(
             bundle = %sweep.bundle_hash,
             withdrawals = withdrawals.len(),
@@ -118,29 +120,21 @@ impl Hub {
     /// The planned sweep, its inputs, and which of them a recovery allowed
     /// to sign again; refuses any other state and quarantined inputs.
     async fn abandonable(&self, hash: &Hash) -> Result<(SweepRow, Vec<SweepInput>, BTreeSet<Address>), AbandonError> {
-        let mut read = self.store().read().await.map_err(HubError::from)?;
-        let sweep = read
-            .sweep_by_hash(hash)
-            .await
-            .map_err(HubError::from)?
-            .ok_or(AbandonError::Unknown(*hash))?;
+        let mut read = self.store().read().await?;
+        let sweep = read.sweep_by_hash(hash).await?.ok_or(AbandonError::Unknown(*hash))?;
         if sweep.state != SweepState::Planned {
             return Err(AbandonError::NotPlanned {
                 hash: *hash,
                 state: sweep.state.as_str(),
             });
         }
-        let inputs = read.sweep_inputs(sweep.id).await.map_err(HubError::from)?;
+        let inputs = read.sweep_inputs(sweep.id).await?;
         let mut recovery = BTreeSet::new();
         for input in &inputs {
             if input.quarantined {
                 return Err(AbandonError::Quarantined(input.address));
             }
-            if read
-                .recovery_allows(&input.seed_uuid, hash)
-                .await
-                .map_err(HubError::from)?
-            {
+            if read.recovery_allows(&input.seed_uuid, hash).await? {
                 recovery.insert(input.address);
             }
         }

@@ -19,6 +19,7 @@
 //! its key is looked up on the Tangle the same way.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use hub_node::Client;
 use hub_protocol::bundle::{BundleBuilder, Input, Output};
@@ -39,6 +40,50 @@ use crate::{Cause, Hub, HubError};
 /// one to fill an empty address pool, one to plan, one spare for a change
 /// made by a concurrent transaction in between.
 const PLAN_ATTEMPTS_MAX: usize = 4;
+
+/// First wait before a held sweep (one that could not be signed) is tried
+/// again; it doubles with each failure in a row, up to [`HELD_RETRY_MAX_MS`].
+const HELD_RETRY_FIRST_MS: i64 = 2_000;
+/// Longest wait between two tries of a held sweep: a signer refusing it,
+/// or a node that does not answer, is asked again at least this often.
+const HELD_RETRY_MAX_MS: i64 = 300_000;
+
+/// When each held sweep may be tried again, by sweep id: a held sweep
+/// backs off on its own and costs the others nothing. In memory only: a
+/// restarted Hub tries every planned sweep at once.
+#[derive(Debug, Default)]
+pub(crate) struct HeldSweeps(Mutex<HashMap<i64, (u32, i64)>>);
+
+impl HeldSweeps {
+    /// Whether `sweep` may be tried at `now_ms`.
+    fn due(&self, sweep: i64, now_ms: i64) -> bool {
+        self.0
+            .lock()
+            .map(|held| held.get(&sweep).is_none_or(|(_, retry_at_ms)| *retry_at_ms <= now_ms))
+            .unwrap_or(true)
+    }
+
+    /// Records a failure of `sweep`; returns how long until its next try.
+    fn failed(&self, sweep: i64, now_ms: i64) -> i64 {
+        let Ok(mut held) = self.0.lock() else {
+            return 0;
+        };
+        let (failures, retry_at_ms) = held.entry(sweep).or_insert((0, now_ms));
+        let wait_ms = HELD_RETRY_FIRST_MS
+            .saturating_mul(1 << (*failures).min(16))
+            .min(HELD_RETRY_MAX_MS);
+        *failures += 1;
+        *retry_at_ms = now_ms + wait_ms;
+        wait_ms
+    }
+
+    /// `sweep` is signed: it is held no more.
+    fn signed(&self, sweep: i64) {
+        if let Ok(mut held) = self.0.lock() {
+            held.remove(&sweep);
+        }
+    }
+}
 
 /// Sweep limits.
 #[derive(Debug, Clone, Copy)]
@@ -63,9 +108,10 @@ impl Default for SweepConfig {
 pub struct SweepReport {
     /// Planned sweeps found unsigned and signed (after a restart).
     pub resumed: usize,
-    /// Planned sweeps that could not be signed this tick (each logged):
-    /// the signer refused or was down, the node did not answer, or a key is
-    /// held because the node shows it spent elsewhere.
+    /// Planned sweeps not signed this tick (each failure logged): the
+    /// signer refused or was down, the node did not answer, or a key is
+    /// held because the node shows it spent elsewhere; or one of these
+    /// failed before and its back-off has not run out.
     pub held: usize,
     /// The node was not synced: nothing new was planned.
     pub skipped_not_synced: bool,
@@ -75,18 +121,21 @@ pub struct SweepReport {
 
 /// One tick: finish unsigned sweeps, then plan and sign a new one if there
 /// is anything to sweep or pay. A planned sweep that cannot be signed is
-/// left for the next tick and holds up nothing else: its deposits,
-/// withdrawals and inputs are its own, so the next sweep plans without them.
+/// tried again after a back-off of its own and holds up nothing else: its
+/// deposits, withdrawals and inputs are its own, so the next sweep plans
+/// without them.
 pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, HubError> {
     let mut report = SweepReport::default();
     let planned = hub.store().read().await?.sweeps_in_state(SweepState::Planned).await?;
     for sweep in planned {
-        match sign(hub, &sweep).await {
-            Ok(()) => report.resumed += 1,
-            Err(e) => {
-                report.held += 1;
-                tracing::warn!(bundle = %sweep.bundle_hash, "planned sweep not signed this tick: {e}");
-            }
+        if !hub.held_sweeps().due(sweep.id, hub.now_ms()) {
+            report.held += 1;
+            continue;
+        }
+        if sign_or_hold(hub, &sweep).await {
+            report.resumed += 1;
+        } else {
+            report.held += 1;
         }
     }
     let Some((node, _)) = first_synced(hub.nodes(), hub.now_ms()).await? else {
@@ -95,15 +144,34 @@ pub async fn run_tick(hub: &Hub, config: &SweepConfig) -> Result<SweepReport, Hu
     };
     if let Some(sweep) = plan_on(hub, &node, config).await? {
         crash::at(CrashPoint::Planned);
-        match sign(hub, &sweep).await {
-            Ok(()) => report.swept = Some(sweep.bundle_hash.to_string()),
-            Err(e) => {
-                report.held += 1;
-                tracing::warn!(bundle = %sweep.bundle_hash, "new sweep planned, not signed this tick: {e}");
-            }
+        if sign_or_hold(hub, &sweep).await {
+            report.swept = Some(sweep.bundle_hash.to_string());
+        } else {
+            report.held += 1;
         }
     }
     Ok(report)
+}
+
+/// Signs a planned sweep; `true` if signed. On failure logs why and backs
+/// the sweep off, unless the node was unavailable: that holds up every
+/// sweep alike and clears for all at once, so the next tick tries again.
+async fn sign_or_hold(hub: &Hub, sweep: &SweepRow) -> bool {
+    match sign(hub, sweep).await {
+        Ok(()) => {
+            hub.held_sweeps().signed(sweep.id);
+            true
+        }
+        Err(e @ HubError::IotaNodeUnavailable(_)) => {
+            tracing::warn!(bundle = %sweep.bundle_hash, "planned sweep not signed (tried again next tick): {e}");
+            false
+        }
+        Err(e) => {
+            let wait_ms = hub.held_sweeps().failed(sweep.id, hub.now_ms());
+            tracing::warn!(bundle = %sweep.bundle_hash, "planned sweep not signed (tried again in {wait_ms} ms): {e}");
+            false
+        }
+    }
 }
 
 /// What one planning attempt needs before it can go on.
@@ -374,4 +442,29 @@ async fn allowed_keys(hub: &Hub, sweep: &SweepRow) -> Result<HashMap<Address, Se
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: a held sweep waits 2 s, 4 s, 8 s … up to 5 min between tries,
+    /// on its own, and is forgotten once signed. Method: the pure record.
+    #[test]
+    fn a_held_sweep_backs_off_on_its_own() {
+        let held = HeldSweeps::default();
+        assert!(held.due(1, 0));
+        assert_eq!(held.failed(1, 0), 2_000);
+        assert!(!held.due(1, 1_999));
+        assert!(held.due(1, 2_000));
+        assert!(held.due(2, 0), "another sweep is not held back");
+        assert_eq!(held.failed(1, 2_000), 4_000);
+        assert!(!held.due(1, 5_999));
+        for _ in 0..20 {
+            held.failed(1, 0);
+        }
+        assert_eq!(held.failed(1, 0), HELD_RETRY_MAX_MS);
+        held.signed(1);
+        assert!(held.due(1, 0));
+    }
 }

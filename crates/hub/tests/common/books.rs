@@ -72,6 +72,11 @@ pub async fn new_deposit_address(hub: &mut ServedHub, user: &str) -> String {
         .create_user(pb::CreateUserRequest { user_id: user.into() })
         .await
         .unwrap();
+    next_deposit_address(hub, user).await
+}
+
+/// Another deposit address of `user`.
+pub async fn next_deposit_address(hub: &mut ServedHub, user: &str) -> String {
     hub.grpc
         .get_deposit_address(pb::GetDepositAddressRequest {
             user_id: user.into(),
