@@ -3,7 +3,9 @@
 //! promotion; one that falls below max depth is reattached and confirms;
 //! funds arriving on a swept deposit address and sweeps replayed by
 //! someone else (IRI's ledger lets a confirmed bundle confirm again) are
-//! reported and credit nothing.
+//! reported and credit nothing; a Hub address someone paid is still spent
+//! when a withdrawal needs it, what it holds beyond the books moving on,
+//! unbooked and reported, to the remainder.
 
 mod common;
 
@@ -28,6 +30,27 @@ async fn signed_sweep(ctx: &Ctx, user: &str) -> (String, String) {
         .swept
         .expect("swept");
     (bundle, deposit)
+}
+
+/// A withdrawal of `amount` from `user` to `payout`, swept and confirmed;
+/// its sweep's bundle hash.
+async fn paid(ctx: &Ctx, user: &str, payout: &str, amount: u64) -> String {
+    ctx.hub
+        .user_withdraw(&WithdrawRequest {
+            user_id: user.into(),
+            payout_address: payout.into(),
+            amount,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bundle = sweeper::run_tick(&ctx.hub, &SweepConfig::default())
+        .await
+        .unwrap()
+        .swept
+        .expect("the withdrawal is paid");
+    ctx.confirm_all().await;
+    bundle
 }
 
 /// One attacher tick over the one sweep in flight.
@@ -183,20 +206,7 @@ async fn late_deposits_and_replays_are_reported(db: Db) {
     let (first, deposit) = signed_sweep(&ctx, "olga").await;
     ctx.confirm_all().await;
     let payout = "W".repeat(80) + "9";
-    hub.user_withdraw(&WithdrawRequest {
-        user_id: "olga".into(),
-        payout_address: payout.clone(),
-        amount: 400,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let second = sweeper::run_tick(hub, &SweepConfig::default())
-        .await
-        .unwrap()
-        .swept
-        .expect("the withdrawal is paid");
-    ctx.confirm_all().await;
+    let second = paid(&ctx, "olga", &payout, 400).await;
     let payout = address(&payout);
     let client = &ctx.client;
     let on_chain = |address| async move { client.get_balances(&[address]).await.unwrap().balances[0] };
@@ -299,4 +309,63 @@ async fn late_deposits_and_replays_are_reported(db: Db) {
 on_both_databases!(
     a_late_deposit_and_replayed_sweeps_are_reported_and_credit_nothing,
     late_deposits_and_replays_are_reported
+);
+
+/// The Hub address a confirmed sweep paid its remainder to.
+async fn remainder_of(ctx: &Ctx, bundle: &str) -> String {
+    ctx.strings(&format!(
+        "SELECT h.address FROM hub_address h JOIN sweep s ON s.into_hub_address = h.id WHERE s.bundle_hash = '{bundle}'"
+    ))
+    .await
+    .remove(0)
+}
+
+async fn a_paid_hub_address_is_spent_and_the_surplus_reported(db: Db) {
+    let ctx = start(db).await;
+    let hub = &ctx.hub;
+    let (first, _) = signed_sweep(&ctx, "pia").await;
+    ctx.confirm_all().await;
+    let first_hub = remainder_of(&ctx, &first).await;
+    // Someone pays 7 to the Hub address holding pia's 1 000.
+    ctx.fund(&first_hub, 7).await;
+    ctx.milestone().await;
+    run_pass(hub, &MonitorConfig::default()).await.unwrap();
+    assert_eq!(
+        reported(&ctx, "hub_unexpected_inbound").await,
+        vec![(first_hub.clone(), 7)]
+    );
+
+    // A withdrawal needs that address: it is spent whole, not frozen.
+    let payout = "P".repeat(80) + "9";
+    let second = paid(&ctx, "pia", &payout, 400).await;
+    run_pass(hub, &MonitorConfig::default()).await.unwrap();
+    let second_hub = remainder_of(&ctx, &second).await;
+    let on_chain = |trytes: String| {
+        let client = ctx.client.clone();
+        async move { client.get_balances(&[address(&trytes)]).await.unwrap().balances[0] }
+    };
+    assert_eq!(on_chain(payout).await, 400);
+    assert_eq!(on_chain(first_hub.clone()).await, 0);
+    assert_eq!(
+        on_chain(second_hub.clone()).await,
+        607,
+        "the surplus moved on with the remainder"
+    );
+    assert_eq!(
+        hub.get_stats().await.unwrap().total_balance,
+        600,
+        "and was never booked"
+    );
+    assert_eq!(hub.get_balance("pia").await.unwrap().available, 600);
+    assert_eq!(
+        reported(&ctx, "hub_unexpected_inbound").await,
+        vec![(first_hub.clone(), 7), (first_hub, 0), (second_hub, 7)],
+        "reported where it now is, and cleared where it was"
+    );
+    assert!(ctx.mismatches().await.is_empty());
+    ctx.finish().await;
+}
+on_both_databases!(
+    a_paid_hub_address_is_spent_test,
+    a_paid_hub_address_is_spent_and_the_surplus_reported
 );

@@ -3,8 +3,9 @@
 //! steps of the sweep state machine (see `sweep`).
 //!
 //! Planning asks the node for the balance of every address it may spend,
-//! then reads what is offered (keeping only inputs whose node balance
-//! equals the books'), [`select`]s, builds the unsigned bundle and
+//! then reads what is offered (see [`spendable`]: a deposit whose node
+//! balance equals the books', a Hub address holding at least what the
+//! books say), [`select`]s, builds the unsigned bundle and
 //! [`record_planned`]s it, all in one write transaction; the signer is
 //! never called inside it (the keys' security levels are asked first, and
 //! the transaction is begun again once they are known). Signing reads the
@@ -247,12 +248,18 @@ async fn input_balances(hub: &Hub, node: &Client, config: &SweepConfig) -> Resul
     Ok(on_chain)
 }
 
-/// Keeps the inputs whose balance on the node equals the books'. A bundle
-/// spends an address whole: one holding more than the books say (a deposit
-/// not credited yet) would leave the rest on a spent address, and one
-/// holding less cannot pay what the books promise (reported as an ALERT).
-/// Either waits; an address the node was not asked about waits too.
-fn agreeing_with_node(inputs: Vec<FundedAddress>, on_chain: &HashMap<Address, Amount>) -> Vec<FundedAddress> {
+/// Keeps the inputs a sweep may spend, by the balance the node shows them
+/// holding: a sweep plans on min(books, node) and spends each address
+/// whole. An input holding less than the books cannot pay what the books
+/// promise (reported as an ALERT) and waits. A deposit address holding
+/// more waits for the monitor to credit the rest (a bundle spending it
+/// now would strand that deposit on a spent address). A Hub address
+/// holding more (someone paid it; a replayed sweep) is spent at the
+/// books' balance: what the node holds beyond it goes, unbooked, to the
+/// sweep's remainder ([`unsigned_bundle`]), where the monitor reports it
+/// like any surplus, instead of freezing the booked funds for good. An
+/// address the node was not asked about waits too.
+fn spendable(inputs: Vec<FundedAddress>, on_chain: &HashMap<Address, Amount>) -> Vec<FundedAddress> {
     inputs
         .into_iter()
         .filter(|input| match on_chain.get(&input.address) {
@@ -264,6 +271,7 @@ fn agreeing_with_node(inputs: Vec<FundedAddress>, on_chain: &HashMap<Address, Am
                 );
                 false
             }
+            Some(_) if input.user_id.is_none() => true,
             Some(_) => {
                 tracing::info!(address = %input.address, "the node holds more than credited yet; swept after the monitor credits it");
                 false
@@ -283,11 +291,11 @@ async fn try_plan(
     let now = hub.now_ms();
     let mut tx = hub.store().begin().await?;
     let withdrawals = tx.pending_withdrawals(now, config.max_withdrawals).await?;
-    let deposits = agreeing_with_node(tx.funded_deposit_addresses(config.max_deposits).await?, on_chain);
+    let deposits = spendable(tx.funded_deposit_addresses(config.max_deposits).await?, on_chain);
     if withdrawals.is_empty() && deposits.is_empty() {
         return Ok(Attempt::Done(None));
     }
-    let hub_inputs = agreeing_with_node(tx.eligible_hub_inputs(now).await?, on_chain);
+    let hub_inputs = spendable(tx.eligible_hub_inputs(now).await?, on_chain);
     let offer = Candidates {
         withdrawals: &withdrawals,
         deposits: &deposits,
@@ -307,10 +315,10 @@ async fn try_plan(
     let Some(into) = tx.take_pooled_address().await? else {
         return Ok(Attempt::NeedAddress);
     };
-    let (hash, trytes) = unsigned_bundle(&selection, levels, &into, now)?;
+    let bundle = unsigned_bundle(&selection, levels, on_chain, &into, now)?;
     let plan = PlannedSweep {
-        hash: &hash,
-        trytes: &trytes,
+        hash: &bundle.hash,
+        trytes: &bundle.trytes,
         into: &into,
         selection: &selection,
         keys: Keys::BindInputs,
@@ -318,43 +326,74 @@ async fn try_plan(
     let sweep = record_planned(&mut tx, &plan, now).await?;
     tx.commit().await?;
     tracing::info!(
-        bundle = %hash,
+        bundle = %bundle.hash,
         deposits = selection.deposits.len(),
         hub_inputs = selection.hub_inputs.len(),
         withdrawals = selection.withdrawals.len(),
         remainder = %selection.remainder,
+        unbooked = %bundle.unbooked,
         "sweep planned"
     );
     Ok(Attempt::Done(Some(sweep)))
 }
 
+/// A sweep's bundle before signing.
+struct UnsignedSweep {
+    hash: Hash,
+    /// Its transactions' trytes, in index order.
+    trytes: String,
+    /// What its Hub inputs hold on the node beyond the books, paid to the
+    /// remainder address without being booked ([`spendable`]).
+    unbooked: Amount,
+}
+
 /// The unsigned bundle of a selection (§13 G58): inputs, then payouts, then
-/// the remainder; its hash and its transactions' trytes.
+/// the remainder. Each input spends what the node holds on it (`on_chain`,
+/// never less than the books); the remainder output takes what is left,
+/// the booked remainder plus what the books did not know of.
 fn unsigned_bundle(
     selection: &Selection,
     levels: &HashMap<SeedUuid, SecurityLevel>,
+    on_chain: &HashMap<Address, Amount>,
     into: &DerivedAddress,
     now_ms: i64,
-) -> Result<(Hash, String), HubError> {
+) -> Result<UnsignedSweep, HubError> {
     let bundle_error = |e: hub_protocol::Error| HubError::internal(Cause::Bundle, format!("sweep bundle: {e}"));
     let mut builder = BundleBuilder::new(u64::try_from(now_ms / 1000).unwrap_or(0)).map_err(bundle_error)?;
+    let mut unbooked = Amount::ZERO;
     for input in selection.inputs() {
         let security = *levels
             .get(&input.seed_uuid)
             .ok_or_else(|| HubError::broken_invariant("a sweep input without a known security level"))?;
+        let held = *on_chain
+            .get(&input.address)
+            .ok_or_else(|| HubError::broken_invariant("a sweep input the node was not asked about"))?;
+        let beyond_books = held
+            .checked_sub(input.balance)
+            .ok_or_else(|| HubError::broken_invariant("a sweep input holding less than the books"))?;
+        unbooked = unbooked
+            .checked_add(beyond_books)
+            .ok_or_else(|| HubError::broken_invariant("unbooked funds exceed the supply"))?;
         builder = builder.input(Input {
             address: input.address,
-            amount: input.balance.get(),
+            amount: held.get(),
             security,
         });
     }
     for w in &selection.withdrawals {
         builder = builder.output(Output::new(w.payout_address, w.amount.get()).with_tag(w.tag));
     }
-    builder = builder.output(Output::new(into.address, selection.remainder.get()));
+    let remainder = selection
+        .remainder
+        .checked_add(unbooked)
+        .ok_or_else(|| HubError::broken_invariant("a sweep's remainder exceeds the supply"))?;
+    builder = builder.output(Output::new(into.address, remainder.get()));
     let unsigned = builder.build().map_err(bundle_error)?;
-    let trytes = unsigned.transactions().iter().map(Transaction::to_trytes).collect();
-    Ok((unsigned.hash(), trytes))
+    Ok(UnsignedSweep {
+        hash: unsigned.hash(),
+        trytes: unsigned.transactions().iter().map(Transaction::to_trytes).collect(),
+        unbooked,
+    })
 }
 
 /// Signs a planned sweep for its bound bundle hash and stores it, once
@@ -412,7 +451,16 @@ pub async fn sign(hub: &Hub, sweep: &SweepRow) -> Result<(), HubError> {
     let signed: String = transactions.iter().map(Transaction::to_trytes).collect();
     crash::at(CrashPoint::Signing);
     let mut tx = hub.store().begin().await?;
-    tx.set_sweep_signed(sweep.id, &signed, hub.now_ms()).await?;
+    if !tx.set_sweep_signed(sweep.id, &signed, hub.now_ms()).await? {
+        tracing::error!(
+            bundle = %hash,
+            "ALERT: the sweep was abandoned while its signatures were made; they are dropped, never published"
+        );
+        return Err(HubError::internal(
+            Cause::Concurrent,
+            "the sweep was abandoned while it was being signed",
+        ));
+    }
     tx.commit().await?;
     crash::at(CrashPoint::Signed);
     tracing::info!(bundle = %hash, "sweep signed");
