@@ -1,7 +1,8 @@
 //! The background services of `hub serve`: the deposit monitor, the
 //! sweeper, the attacher and the address-pool refiller, each a loop that ticks one interval after the last
 //! tick finished (ticks never overlap), survives errors (logged; the next
-//! tick tries again) and panics (an ALERT, then a longer wait), and stops
+//! tick tries again) and panics (an ALERT in the log and a
+//! `service_panicked` event, then a longer wait), and stops
 //! on shutdown, ending a tick under way (and its proof of work). An interval of 0 disables a
 //! service, as in the original.
 
@@ -46,10 +47,16 @@ pub struct ServiceConfig {
 const PANIC_BACKOFF_MAX_MS: u64 = 60_000;
 
 /// Runs `tick` every `interval_ms` until `stop`. Each tick runs as its own
-/// task, so a panic in it ends that tick only: the service logs an ALERT,
-/// waits longer (doubling, up to [`PANIC_BACKOFF_MAX_MS`]) and goes on.
-async fn every<F, Fut>(name: &'static str, interval_ms: u64, mut stop: watch::Receiver<bool>, mut tick: F)
-where
+/// task, so a panic in it ends that tick only: the service raises an ALERT
+/// ([`alert_panic`]), waits longer (doubling, up to
+/// [`PANIC_BACKOFF_MAX_MS`]) and goes on.
+pub async fn every<F, Fut>(
+    hub: Arc<Hub>,
+    name: &'static str,
+    interval_ms: u64,
+    mut stop: watch::Receiver<bool>,
+    mut tick: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -77,9 +84,24 @@ where
             Ok(()) => wait_ms = interval_ms,
             Err(e) => {
                 wait_ms = wait_ms.saturating_mul(2).min(PANIC_BACKOFF_MAX_MS.max(interval_ms));
-                tracing::error!("ALERT: {name} tick failed ({e}); the service goes on in {wait_ms} ms");
+                alert_panic(&hub, name, &e, wait_ms).await;
             }
         }
+    }
+}
+
+/// Reports a tick that panicked: an ALERT in the log and a
+/// `service_panicked` event, so an operator watching either learns of it.
+/// The panic's message stays in the log: it may quote anything.
+async fn alert_panic(hub: &Hub, name: &str, failure: &tokio::task::JoinError, wait_ms: u64) {
+    tracing::error!("ALERT: {name} tick failed ({failure}); the service goes on in {wait_ms} ms");
+    let recorded = async {
+        let mut tx = hub.store().begin().await?;
+        tx.report_service_panic(name, hub.now_ms()).await?;
+        tx.commit().await
+    };
+    if let Err(e) = recorded.await {
+        tracing::error!("ALERT: the {name} panic could not be recorded as an event: {e}");
     }
 }
 
@@ -87,6 +109,7 @@ where
 pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let monitor_hub = hub.clone();
     let monitor = tokio::spawn(every(
+        hub.clone(),
         "deposit monitor",
         config.monitor_interval_ms,
         stop.clone(),
@@ -110,18 +133,25 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
         },
     ));
     let sweep_hub = hub.clone();
-    let sweeps = tokio::spawn(every("sweeper", config.sweep_interval_ms, stop.clone(), move || {
-        let hub = sweep_hub.clone();
-        async move {
-            match sweeper::run_tick(&hub, &config.sweep).await {
-                Ok(report) if report.skipped_not_synced => tracing::warn!("sweeper: node not synced, no new sweep"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("sweep tick failed (retried next tick): {e}"),
+    let sweeps = tokio::spawn(every(
+        hub.clone(),
+        "sweeper",
+        config.sweep_interval_ms,
+        stop.clone(),
+        move || {
+            let hub = sweep_hub.clone();
+            async move {
+                match sweeper::run_tick(&hub, &config.sweep).await {
+                    Ok(report) if report.skipped_not_synced => tracing::warn!("sweeper: node not synced, no new sweep"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("sweep tick failed (retried next tick): {e}"),
+                }
             }
-        }
-    }));
+        },
+    ));
     let attach_hub = hub.clone();
     let attachments = tokio::spawn(every(
+        hub.clone(),
         "attacher",
         config.attachment_interval_ms,
         stop.clone(),
@@ -139,8 +169,9 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
     } else {
         config.pool_interval_ms
     };
-    let pool = tokio::spawn(every("address pool", pool_interval, stop, move || {
-        let hub = hub.clone();
+    let pool_hub = hub.clone();
+    let pool = tokio::spawn(every(hub, "address pool", pool_interval, stop, move || {
+        let hub = pool_hub.clone();
         async move {
             if let Err(e) = refill(&hub, config.pool_target, config.pool_parallelism).await {
                 tracing::warn!("address pool refill failed: {e}");

@@ -3,7 +3,8 @@
 //! next deposit and withdrawal are swept and paid, and abandoning it gives
 //! back its withdrawal, deposit and input to the next sweep, which pays
 //! them with the books equal to the chain; an address spammed with
-//! zero-value transactions does not hold up crediting another.
+//! zero-value transactions does not hold up crediting another; a service
+//! whose tick panics raises an alert and goes on ticking.
 
 mod common;
 
@@ -13,7 +14,7 @@ use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{AbandonError, SweepQuery, WithdrawRequest};
 use hub_protocol::bundle::{BundleBuilder, Output};
 use hub_protocol::Hash;
-use hub_store::SweepState;
+use hub_store::{EventKind, SweepState};
 
 fn withdrawal(user: &str, amount: u64) -> WithdrawRequest {
     WithdrawRequest {
@@ -173,4 +174,40 @@ async fn spam_on_one_address_does_not_delay_another(db: Db) {
 on_both_databases!(
     spam_on_one_address_does_not_delay_another_test,
     spam_on_one_address_does_not_delay_another
+);
+
+async fn a_panicking_tick_raises_an_alert_and_the_service_goes_on(db: Db) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let ctx = start(db).await;
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let counted = ticks.clone();
+    let service = tokio::spawn(hub_core::services::every(
+        ctx.hub.clone(),
+        "flaky",
+        5,
+        stopped,
+        move || {
+            let tick = counted.fetch_add(1, Ordering::SeqCst);
+            async move { assert_ne!(tick, 0, "the first tick panics") }
+        },
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ticks.load(Ordering::SeqCst) < 3 {
+        assert!(std::time::Instant::now() < deadline, "the service stopped ticking");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.send(true).unwrap();
+    service.await.unwrap();
+    let mut read = ctx.hub.store().read().await.unwrap();
+    let alerts = read.events_of_kind(EventKind::ServicePanicked).await.unwrap();
+    drop(read);
+    assert_eq!(alerts.len(), 1, "one alert for the one panic");
+    assert_eq!(alerts[0].reference.as_deref(), Some("flaky"));
+    ctx.finish().await;
+}
+on_both_databases!(
+    a_panicking_tick_raises_an_alert_test,
+    a_panicking_tick_raises_an_alert_and_the_service_goes_on
 );

@@ -220,6 +220,10 @@ pub enum EventKind {
     /// An abandoned sweep gave a withdrawal back to the queue (user,
     /// amount; reference: the withdrawal's UUID).
     WithdrawalReleased,
+    /// ALERT: a background service's tick panicked (reference: the
+    /// service). The service goes on after a back-off; a person should
+    /// read the log.
+    ServicePanicked,
 }
 
 impl EventKind {
@@ -256,6 +260,7 @@ impl EventKind {
             Self::BundleSigned => "bundle_signed",
             Self::SweepAbandoned => "sweep_abandoned",
             Self::WithdrawalReleased => "withdrawal_released",
+            Self::ServicePanicked => "service_panicked",
         }
     }
 }

@@ -57,6 +57,15 @@ impl Tx {
         Ok(true)
     }
 
+    /// Records an ALERT: a tick of the background service `service` panicked.
+    pub async fn report_service_panic(&mut self, service: &str, now: i64) -> Result<()> {
+        let of = EventOf {
+            reference: Some(service),
+            ..EventOf::default()
+        };
+        self.event(EventKind::ServicePanicked, of, now).await
+    }
+
     /// Number of rows in the event log (for tests and reports).
     pub async fn event_count(&mut self) -> Result<i64> {
         let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events")
