@@ -9,171 +9,35 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use common::*;
 use hub_core::attacher::{self, Action, AttachConfig};
 use hub_core::monitor::{run_pass, MonitorConfig};
 use hub_core::sweeper::{self, SweepConfig};
 use hub_core::{Hub, SystemClock};
+use hub_devnet::liar::{self, LyingNode};
 use hub_node::{Client, ClientConfig};
-use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
-use hub_protocol::bundle::{BundleBuilder, Input, Output};
-use hub_protocol::{Address, Hash, SecurityLevel, Transaction};
+use hub_protocol::{Address, Hash, Transaction};
 use hub_store::{EventKind, SweepState};
-use serde_json::Value;
-
-/// What the proxy adds to the devnet's answers.
-#[derive(Default)]
-struct Lies {
-    /// Added to the confirmed balance of an address.
-    balance: HashMap<Address, u64>,
-    /// Transactions the devnet never saw, found by address and bundle.
-    invented: Vec<Transaction>,
-    /// `getTrytes` answers for these hashes are replaced by these trytes.
-    trytes: HashMap<Hash, String>,
-    /// Called confirmed whatever the devnet says.
-    included: HashSet<Hash>,
-}
-
-#[derive(Clone)]
-struct Proxy {
-    devnet: String,
-    http: reqwest::Client,
-    lies: Arc<Mutex<Lies>>,
-}
-
-fn strings(body: &Value, field: &str) -> Vec<String> {
-    body[field]
-        .as_array()
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
-async fn lie(State(proxy): State<Proxy>, Json(body): Json<Value>) -> Json<Value> {
-    let mut reply: Value = proxy
-        .http
-        .post(&proxy.devnet)
-        .header("X-IOTA-API-Version", "1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let lies = proxy.lies.lock().unwrap();
-    match body["command"].as_str().unwrap_or_default() {
-        "getBalances" => {
-            for (i, asked) in strings(&body, "addresses").iter().enumerate() {
-                if let Some(extra) = lies.balance.get(&address(asked)) {
-                    let real: u64 = reply["balances"][i].as_str().unwrap().parse().unwrap();
-                    reply["balances"][i] = Value::String((real + extra).to_string());
-                }
-            }
-        }
-        "findTransactions" => {
-            let addresses = strings(&body, "addresses");
-            let bundles = strings(&body, "bundles");
-            let hashes = reply["hashes"].as_array_mut().unwrap();
-            for tx in &lies.invented {
-                let by_address = addresses.is_empty() || addresses.contains(&tx.address.to_string());
-                let by_bundle = bundles.is_empty() || bundles.contains(&tx.bundle.to_string());
-                if by_address && by_bundle {
-                    hashes.push(Value::String(tx.hash().to_string()));
-                }
-            }
-        }
-        "getTrytes" => {
-            for (i, asked) in strings(&body, "hashes").iter().enumerate() {
-                let asked = Hash::from_trytes(asked).unwrap();
-                if let Some(trytes) = lies.trytes.get(&asked) {
-                    reply["trytes"][i] = Value::String(trytes.clone());
-                } else if let Some(tx) = lies.invented.iter().find(|tx| tx.hash() == asked) {
-                    reply["trytes"][i] = Value::String(tx.to_trytes());
-                }
-            }
-        }
-        "getInclusionStates" => {
-            for (i, asked) in strings(&body, "transactions").iter().enumerate() {
-                if lies.included.contains(&Hash::from_trytes(asked).unwrap()) {
-                    reply["states"][i] = Value::Bool(true);
-                }
-            }
-        }
-        _ => {}
-    }
-    Json(reply)
-}
 
 /// A Hub over the test's database that reaches the devnet only through a
-/// lying proxy, and the proxy's lies.
-async fn behind_a_liar(ctx: &Ctx) -> (Hub, Arc<Mutex<Lies>>) {
-    let (url, lies) = liar(ctx).await;
+/// lying proxy, and the proxy.
+async fn behind_a_liar(ctx: &Ctx) -> (Hub, LyingNode) {
+    let liar = LyingNode::start(ctx.devnet.url()).await.unwrap();
     let client = Client::new(ClientConfig {
         retries: 0,
-        ..ClientConfig::new(url)
+        ..ClientConfig::new(liar.url())
     })
     .unwrap();
     let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock));
-    (hub, lies)
+    (hub, liar)
 }
 
-/// A lying proxy in front of the test's devnet: its URL and its lies.
-async fn liar(ctx: &Ctx) -> (String, Arc<Mutex<Lies>>) {
-    let lies = Arc::new(Mutex::new(Lies::default()));
-    let proxy = Proxy {
-        devnet: ctx.devnet.url().to_string(),
-        http: reqwest::Client::new(),
-        lies: lies.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().route("/", post(lie)).with_state(proxy);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, lies)
-}
-
-/// A value bundle from an address nobody funded to `to`, attached (at a
-/// low weight) but never signed: every rule holds but its signature.
+/// A value bundle to `to` that nobody signed, on the devnet's latest milestone.
 async fn unsigned_payment(ctx: &Ctx, to: Address, amount: u64) -> Vec<Transaction> {
-    let from = address(&format!("{:9<81}", "LIAR"));
-    let now_ms = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap();
-    let unsigned = BundleBuilder::new(u64::try_from(now_ms / 1000).unwrap())
-        .unwrap()
-        .input(Input {
-            address: from,
-            amount,
-            security: SecurityLevel::Low,
-        })
-        .output(Output::new(to, amount))
-        .build()
-        .unwrap();
     let milestone = ctx.client.get_node_info().await.unwrap().latest_milestone;
-    let options = AttachOptions {
-        min_weight_magnitude: 1,
-        threads: 1,
-        timestamp_ms: now_ms,
-    };
-    attach_bundle(
-        unsigned.transactions(),
-        milestone,
-        milestone,
-        &options,
-        &Cancel::default(),
-    )
-    .unwrap()
-    .unwrap()
+    liar::unsigned_payment(to, amount, milestone).unwrap()
 }
 
 async fn rejected(hub: &Hub) -> Vec<String> {
@@ -188,7 +52,7 @@ async fn rejected(hub: &Hub) -> Vec<String> {
 
 async fn an_invented_deposit_is_never_credited(db: Db) {
     let ctx = start(db).await;
-    let (hub, lies) = behind_a_liar(&ctx).await;
+    let (hub, liar) = behind_a_liar(&ctx).await;
     hub.create_user("ivan").await.unwrap();
     let target = address(&hub.get_deposit_address("ivan", false).await.unwrap());
     hub.create_user("hana").await.unwrap();
@@ -198,7 +62,7 @@ async fn an_invented_deposit_is_never_credited(db: Db) {
     // does not validate; and an honest deposit of 300 beside it.
     let forged = unsigned_payment(&ctx, target, 5_000).await;
     {
-        let mut lies = lies.lock().unwrap();
+        let mut lies = liar.lies();
         lies.balance.insert(target, 5_000);
         lies.included.insert(forged[0].hash());
         lies.invented = forged.clone();
@@ -215,16 +79,13 @@ async fn an_invented_deposit_is_never_credited(db: Db) {
     assert_eq!(rejected(&hub).await.len(), 1, "one alert per lie, not one per pass");
 
     // Trytes that are not the transaction asked for fail the page: nothing credited.
-    {
-        let mut lies = lies.lock().unwrap();
-        lies.trytes.insert(forged[0].hash(), forged[1].to_trytes());
-    }
+    liar.lies().trytes.insert(forged[0].hash(), forged[1].to_trytes());
     let report = run_pass(&hub, &MonitorConfig::default()).await.unwrap();
     assert_eq!((report.credited, report.failed), (0, 1), "{report:?}");
     assert_eq!(hub.get_balance("ivan").await.unwrap().pending_deposit, 0);
 
     // The honest flow still works: hana's deposit is swept.
-    lies.lock().unwrap().balance.clear();
+    liar.lies().balance.clear();
     let report = sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
     assert!(report.swept.is_some(), "{report:?}");
     assert_eq!(hub.get_balance("hana").await.unwrap().available, 300);
@@ -237,7 +98,7 @@ on_both_databases!(
 
 async fn a_forged_copy_of_a_sweep_never_confirms_it(db: Db) {
     let ctx = start(db).await;
-    let (hub, lies) = behind_a_liar(&ctx).await;
+    let (hub, liar) = behind_a_liar(&ctx).await;
     hub.create_user("olga").await.unwrap();
     let deposit = hub.get_deposit_address("olga", false).await.unwrap();
     ctx.fund(&deposit, 1_000).await;
@@ -259,7 +120,7 @@ async fn a_forged_copy_of_a_sweep_never_confirms_it(db: Db) {
     let mut copy = hub_core::sweep::sweep_transactions(&sweep).unwrap();
     copy[0].signature_message_fragment = hub_protocol::Fragment::from_trytes(&"F".repeat(2187)).unwrap();
     let forged = ctx.attach_on_milestone(&copy).await;
-    lies.lock().unwrap().included.insert(forged[0].hash());
+    liar.lies().included.insert(forged[0].hash());
 
     let results = attacher::run_tick(&hub, &AttachConfig::default()).await.unwrap();
     assert!(
@@ -298,10 +159,10 @@ on_both_databases!(
 
 async fn one_lying_node_of_two_changes_nothing(db: Db) {
     let ctx = start(db).await;
-    let (liar_url, lies) = liar(&ctx).await;
+    let liar = LyingNode::start(ctx.devnet.url()).await.unwrap();
     let client = Client::new(ClientConfig {
         retries: 0,
-        ..ClientConfig::for_endpoints(vec![liar_url, ctx.devnet.url().to_string()])
+        ..ClientConfig::for_endpoints(vec![liar.url().to_string(), ctx.devnet.url().to_string()])
     })
     .unwrap();
     let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock)).with_node_quorum(2);
@@ -312,7 +173,7 @@ async fn one_lying_node_of_two_changes_nothing(db: Db) {
     // (asked first) calls it confirmed and shows its balance.
     let tail = ctx.fund(deposit.as_str(), 800).await;
     {
-        let mut lies = lies.lock().unwrap();
+        let mut lies = liar.lies();
         lies.balance.insert(deposit, 800);
         lies.included.insert(tail);
     }
@@ -323,7 +184,7 @@ async fn one_lying_node_of_two_changes_nothing(db: Db) {
     // Once a milestone confirms it, both nodes agree. (Balances come from
     // one node, the first synced: a liar inflating one keeps that address
     // waiting, never credited; here it stops.)
-    lies.lock().unwrap().balance.clear();
+    liar.lies().balance.clear();
     ctx.milestone().await;
     let report = run_pass(&hub, &MonitorConfig::default()).await.unwrap();
     assert_eq!(report.credited, 1, "{report:?}");

@@ -25,7 +25,8 @@
 //! `persist` (files), `profile` (network settings and API limits), `http`
 //! (the transport), `commands` (IRI's commands and the devnet's own),
 //! `params` (IRI's parameter reading), `reply` (IRI's kinds of answer),
-//! `faults`.
+//! `faults`, and `liar`: a proxy in front of any node that lies as told,
+//! for drills and tests.
 
 mod commands;
 mod coordinator;
@@ -33,6 +34,7 @@ mod faucet;
 pub mod faults;
 pub mod http;
 pub mod ledger;
+pub mod liar;
 pub mod node;
 mod params;
 pub mod persist;

@@ -52,24 +52,10 @@ async fn pending(grpc: &mut Grpc, user: &str) -> i64 {
         .pending_deposit
 }
 
-/// A query's one text column, every row.
-async fn strings(database: &str, query: &str) -> Vec<String> {
-    use sqlx::{Connection, Row};
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(database).await.unwrap();
-    let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
-    rows.iter().map(|row| row.get::<String, _>(0)).collect()
-}
-
 /// The address the only sweep in `database` paid its remainder to.
 async fn only_remainder(database: &str) -> String {
     let query = "SELECT h.address FROM sweep s JOIN hub_address h ON h.id = s.into_hub_address";
     strings(database, query).await.remove(0)
-}
-
-/// The addresses stored in `table`.
-async fn stored(database: &str, table: &str) -> Vec<String> {
-    strings(database, &format!("SELECT address FROM {table}")).await
 }
 
 /// Whether deposit address `address` is quarantined.
@@ -115,18 +101,6 @@ async fn wait_for_quarantine(database: &str, address: &Address) {
     .await;
 }
 
-/// `hub admin sweep list`: (bundle hash, state) of each sweep on its way.
-fn sweeps_on_their_way(dir: &Path, database: &str) -> Vec<(String, String)> {
-    admin(dir, database, &["sweep", "list"], "")
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next().unwrap().into(), words.next().unwrap().into())
-        })
-        .collect()
-}
-
 async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     let live = TestDb::new(db).await;
     let dir = tempfile::tempdir().unwrap();
@@ -148,7 +122,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     .await;
     wait_for("the address pool to be full", Duration::from_secs(60), || {
         let url = live.url.clone();
-        async move { stored(&url, "address_pool").await.len() == 3 }
+        async move { stored_addresses(&url, "address_pool").await.len() == 3 }
     })
     .await;
     hub.running.stop();
@@ -173,7 +147,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     let hub = serve_at(dir.path(), &backup.url, true, false).await;
     wait_for_quarantine(&backup.url, &address).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(sweeps_on_their_way(dir.path(), &backup.url), vec![]);
+    assert_eq!(sweeps_on_their_way(dir.path(), &backup.url, &[]), vec![]);
     let nodes = ["--node", hub.node.as_str()];
     let unknown = admin(
         dir.path(),
@@ -200,7 +174,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     check_books(&backup.url, &mut hub).await;
     assert_eq!(available(&mut hub.grpc, "rita").await, 0, "never swept in this history");
-    let pooled = stored(&backup.url, "address_pool").await;
+    let pooled = stored_addresses(&backup.url, "address_pool").await;
     assert!(
         pooled.contains(&lost_remainder),
         "the lost sweep took its remainder from the full pool"
@@ -227,7 +201,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     wait_for("sam's sweep to confirm", Duration::from_secs(120), || {
         let dir = dir.path().to_path_buf();
         let url = backup.url.clone();
-        async move { sweeps_on_their_way(&dir, &url).is_empty() }
+        async move { sweeps_on_their_way(&dir, &url, &[]).is_empty() }
     })
     .await;
     check_books(&backup.url, &mut hub).await;
@@ -238,7 +212,7 @@ async fn a_restored_database_never_signs_a_key_twice(db: Db) {
     let mut hub = serve_at(dir.path(), &older.url, true, true).await;
     wait_for_quarantine(&older.url, &address).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(sweeps_on_their_way(dir.path(), &older.url).is_empty());
+    assert!(sweeps_on_their_way(dir.path(), &older.url, &[]).is_empty());
     check_books(&older.url, &mut hub).await;
     assert_eq!(available(&mut hub.grpc, "rita").await, 0);
     hub.running.stop();

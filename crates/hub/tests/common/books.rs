@@ -5,12 +5,13 @@
 //! balance of Hub's own addresses).
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::process::Command;
 
 use hub_api::proto::hub::{self as pb, sweep_info_request::RequestBy};
 use serde_json::json;
 
-use super::{dev_token, grpc_client, node_call, start, Grpc, Running};
+use super::{admin, dev_token, grpc_client, node_call, start, Grpc, Running};
 
 /// A running `hub serve`, its gRPC client (with the development token), its
 /// node's URL and the token.
@@ -146,16 +147,32 @@ async fn signatures_on_tangle(node: &str, addresses: &[String]) -> HashMap<Strin
     signed
 }
 
-/// The addresses stored in `table` (`hub_address` or `user_address`).
-async fn stored_addresses(database: &str, table: &str) -> Vec<String> {
+/// A query's one text column, every row.
+pub async fn strings(database: &str, query: &str) -> Vec<String> {
     use sqlx::{Connection, Row};
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(database).await.unwrap();
-    let rows = sqlx::query(&format!("SELECT address FROM {table}"))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    let rows = sqlx::query(query).fetch_all(&mut conn).await.unwrap();
+    rows.iter().map(|row| row.get::<String, _>(0)).collect()
+}
+
+/// The addresses stored in `table` (`hub_address`, `user_address`, `address_pool`).
+pub async fn stored_addresses(database: &str, table: &str) -> Vec<String> {
+    strings(database, &format!("SELECT address FROM {table}")).await
+}
+
+/// `hub admin SETTINGS… sweep list`: (bundle hash, state) of each sweep on its way.
+pub fn sweeps_on_their_way(dir: &Path, database: &str, settings: &[String]) -> Vec<(String, String)> {
+    let mut args: Vec<&str> = settings.iter().map(String::as_str).collect();
+    args.extend(["sweep", "list"]);
+    admin(dir, database, &args, "")
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next().unwrap().into(), words.next().unwrap().into())
+        })
+        .collect()
 }
 
 /// The books agree with the Tangle (hub-behaviour.md §3.4): every cached

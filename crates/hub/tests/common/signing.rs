@@ -60,18 +60,26 @@ pub fn start_signer(dir: &Path, security: &str) -> (Running, String) {
     (signer, url)
 }
 
-pub fn remote_serve(dir: &Path, url: &str) -> std::process::Command {
+/// The settings that make `hub serve` or `hub admin` use the signing server at `url`.
+pub fn remote_signing_args(dir: &Path, url: &str) -> Vec<String> {
     let certs = dir.join("certs");
+    let mut args: Vec<String> = ["--signing", "remote", "--signer-url", url].map(String::from).to_vec();
+    for (flag, file) in [
+        ("--signer-ca", "ca.pem"),
+        ("--signer-cert", "client.pem"),
+        ("--signer-key", "client-key.pem"),
+    ] {
+        args.push(flag.into());
+        args.push(certs.join(file).display().to_string());
+    }
+    args
+}
+
+pub fn remote_serve(dir: &Path, url: &str) -> std::process::Command {
     let mut command = hub();
     command
         .args(quick_serve_args(&dir.join("hub-data")))
-        .args(["--signing", "remote", "--signer-url", url])
-        .arg("--signer-ca")
-        .arg(certs.join("ca.pem"))
-        .arg("--signer-cert")
-        .arg(certs.join("client.pem"))
-        .arg("--signer-key")
-        .arg(certs.join("client-key.pem"))
+        .args(remote_signing_args(dir, url))
         .env_remove("HUB_SALT");
     command
 }
