@@ -321,17 +321,25 @@ impl Hub {
         self.node_says_spent(address).await
     }
 
-    /// The node's `wereAddressesSpentFrom` for one address.
+    /// `wereAddressesSpentFrom` for one address, asked of every node: spent
+    /// if any says so (a node that missed the spend cannot outvote one
+    /// that saw it); unavailable only if none answered.
     pub(crate) async fn node_says_spent(&self, address: Address) -> Result<bool, HubError> {
-        let states = self
-            .node
-            .were_addresses_spent_from(&[address])
-            .await
-            .map_err(|e| HubError::IotaNodeUnavailable(e.to_string()))?;
-        states
-            .first()
-            .copied()
-            .ok_or_else(|| HubError::IotaNodeUnavailable("empty answer to wereAddressesSpentFrom".into()))
+        let mut answered = false;
+        let mut failure = String::new();
+        for node in self.nodes() {
+            match node.were_addresses_spent_from(&[address]).await {
+                Ok(states) if states.first() == Some(&true) => return Ok(true),
+                Ok(states) if states.len() == 1 => answered = true,
+                Ok(_) => failure = "an answer to wereAddressesSpentFrom of the wrong length".into(),
+                Err(e) => failure = e.to_string(),
+            }
+        }
+        if answered {
+            Ok(false)
+        } else {
+            Err(HubError::IotaNodeUnavailable(failure))
+        }
     }
 
     /// Refuses a payout address the node says was spent from.

@@ -5,7 +5,8 @@
 //! credited, nothing is marked confirmed, an alert is recorded once per
 //! lie, and the honest deposit beside the lie is credited as usual. With
 //! two nodes and a quorum of two, a lying node that calls a real but
-//! unconfirmed deposit confirmed changes nothing.
+//! unconfirmed deposit confirmed changes nothing; one that calls a payout
+//! address spent is believed (spent is the safe side).
 
 mod common;
 
@@ -194,4 +195,41 @@ async fn one_lying_node_of_two_changes_nothing(db: Db) {
 on_both_databases!(
     one_lying_node_of_two_changes_nothing_test,
     one_lying_node_of_two_changes_nothing
+);
+
+async fn a_payout_address_any_node_calls_spent_is_refused(db: Db) {
+    let ctx = start(db).await;
+    let liar = LyingNode::start(ctx.devnet.url()).await.unwrap();
+    let client = Client::new(ClientConfig {
+        retries: 0,
+        ..ClientConfig::for_endpoints(vec![ctx.devnet.url().to_string(), liar.url().to_string()])
+    })
+    .unwrap();
+    let hub = Hub::new(ctx.hub.store().clone(), client, provider(), Arc::new(SystemClock));
+    hub.create_user("wes").await.unwrap();
+    let deposit = hub.get_deposit_address("wes", false).await.unwrap();
+    ctx.fund(&deposit, 100).await;
+    ctx.milestone().await;
+    run_pass(&hub, &MonitorConfig::default()).await.unwrap();
+    sweeper::run_tick(&hub, &SweepConfig::default()).await.unwrap();
+    assert_eq!(hub.get_balance("wes").await.unwrap().available, 100);
+    let payout = "S".repeat(80) + "9";
+    liar.lies().spent.insert(address(&payout));
+    let request = hub_core::WithdrawRequest {
+        user_id: "wes".into(),
+        payout_address: payout.clone(),
+        amount: 10,
+        ..Default::default()
+    };
+    let err = hub.user_withdraw(&request).await.unwrap_err();
+    assert!(matches!(err, hub_core::HubError::AddressWasSpent), "{err:?}");
+    assert!(hub.was_address_spent_from(&payout, false).await.unwrap());
+    assert_eq!(hub.get_balance("wes").await.unwrap().available, 100, "nothing reserved");
+    // The honest node alone does not call it spent.
+    ctx.hub.user_withdraw(&request).await.unwrap();
+    ctx.finish().await;
+}
+on_both_databases!(
+    a_payout_address_any_node_calls_spent_is_refused_test,
+    a_payout_address_any_node_calls_spent_is_refused
 );

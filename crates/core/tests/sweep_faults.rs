@@ -425,7 +425,7 @@ async fn rounds_under_faults(ctx: &Ctx, s: &Scenario, rounds: usize) -> usize {
         }
         match attacher::run_tick(hub, &AttachConfig::default()).await {
             Ok(results) => failures += results.iter().filter(|(_, r)| r.is_err()).count(),
-            Err(e) => panic!("the attacher's own tick reads only the database: {e:?}"),
+            Err(e) => panic!("the attacher reports a node failure per sweep, never for its tick: {e:?}"),
         }
         reads_answer(ctx, s).await;
         ctx.milestone_in_process().await;

@@ -2,7 +2,8 @@
 //! node (usually the devnet) that passes every command through and then
 //! rewrites the answer as told ([`Lies`]): more balance on an address,
 //! transactions the node never saw, trytes that are not the transaction
-//! asked for, inclusion claimed for what no milestone confirmed. A Hub
+//! asked for, inclusion claimed for what no milestone confirmed, an
+//! address called spent. A Hub
 //! pointed at it must believe none of it; tests of the core and of the
 //! binaries share it so both face the same lies.
 
@@ -32,6 +33,8 @@ pub struct Lies {
     pub trytes: HashMap<Hash, String>,
     /// Called confirmed whatever the node says (`getInclusionStates`).
     pub included: HashSet<Hash>,
+    /// Called spent from whatever the node says (`wereAddressesSpentFrom`).
+    pub spent: HashSet<Address>,
 }
 
 /// A lie to tell with [`Lies::invented`]: a value bundle paying `amount`
@@ -190,6 +193,16 @@ fn tell(lies: &Lies, body: &Value, reply: &mut Value) {
                     *slot = Value::String(trytes.clone());
                 } else if let Some(tx) = lies.invented.iter().find(|tx| tx.hash() == asked) {
                     *slot = Value::String(tx.to_trytes());
+                }
+            }
+        }
+        "wereAddressesSpentFrom" => {
+            for (i, asked) in strings(body, "addresses").iter().enumerate() {
+                let Some(slot) = reply["states"].get_mut(i) else {
+                    continue;
+                };
+                if Address::from_trytes(asked).is_ok_and(|a| lies.spent.contains(&a)) {
+                    *slot = Value::Bool(true);
                 }
             }
         }

@@ -2,8 +2,10 @@
 //! (hub-behaviour.md §7), the *signed → confirmed* step of the sweep state
 //! machine, as *observe* (node calls) → [`decide`] (pure) → *act*.
 //!
-//! Fixes over the original: a node error skips that sweep for this tick and
-//! never stops the service; confirmation is seen through any attachment,
+//! A tick asks everything of one node, the first synced of those configured
+//! (tips, proof of work, storing and broadcasting fit together), and does
+//! nothing while none is synced. Fixes over the original: a node error
+//! skips that sweep for this tick and never stops the service; confirmation is seen through any attachment,
 //! ours or a third party's, but a third party's only if it carries exactly
 //! the sweep's signed transactions; confirming a sweep emits an event.
 //! Attachment never re-signs: it reuses the stored, signed transactions.
@@ -11,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use hub_node::FindQuery;
+use hub_node::{Client, FindQuery};
 use hub_protocol::attach::{attach_bundle, AttachOptions, Cancel};
 use hub_protocol::bundle::{BundleBuilder, Output};
 use hub_protocol::{Address, Hash, Transaction};
@@ -20,7 +22,7 @@ use hub_store::{SweepRow, SweepState};
 use super::decide::{decide, Decision, Observation, ObservedTail};
 use super::sweep_transactions;
 use crate::crash::{self, CrashPoint};
-use crate::tangle::{agreed_confirmed, follow_trunks};
+use crate::tangle::{agreed_confirmed, first_synced, follow_trunks};
 use crate::{Cause, Hub, HubError};
 
 /// Recorded tails asked about consistency per sweep and tick, newest first:
@@ -84,9 +86,27 @@ pub enum Action {
 /// logged and the others go on.
 pub async fn run_tick(hub: &Hub, config: &AttachConfig) -> Result<Vec<(String, Result<Action, HubError>)>, HubError> {
     let sweeps = hub.store().read().await?.sweeps_in_state(SweepState::Signed).await?;
+    if sweeps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let node = match first_synced(hub.nodes(), hub.now_ms()).await {
+        Ok(Some((node, _))) => node,
+        unusable => {
+            // Every sweep waits for the next tick, each reported as the node's failure.
+            let failure = match unusable {
+                Err(e) => HubError::from(e),
+                Ok(_) => HubError::IotaNodeUnavailable("no node is synced".into()),
+            };
+            tracing::warn!("attacher: nothing attached this tick: {failure}");
+            return Ok(sweeps
+                .iter()
+                .map(|sweep| (sweep.bundle_hash.to_string(), Err(failure.clone())))
+                .collect());
+        }
+    };
     let mut results = Vec::new();
     for sweep in sweeps {
-        let outcome = attend(hub, config, &sweep).await;
+        let outcome = attend(hub, &node, config, &sweep).await;
         if let Err(e) = &outcome {
             tracing::warn!(bundle = %sweep.bundle_hash, "attachment skipped this tick: {e}");
         }
@@ -95,18 +115,18 @@ pub async fn run_tick(hub: &Hub, config: &AttachConfig) -> Result<Vec<(String, R
     Ok(results)
 }
 
-async fn attend(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
-    let observed = observe(hub, config, sweep).await?;
+async fn attend(hub: &Hub, node: &Client, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
+    let observed = observe(hub, node, config, sweep).await?;
     let decision = decide(&observed, hub.now_ms(), config.max_promotion_age_ms);
-    act(hub, config, sweep, &observed, decision).await
+    act(hub, node, config, sweep, &observed, decision).await
 }
 
 /// What the node says of every attachment of the sweep. Stops asking once
 /// one of ours is confirmed (nothing else can change the decision).
-async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Observation, HubError> {
+async fn observe(hub: &Hub, node: &Client, config: &AttachConfig, sweep: &SweepRow) -> Result<Observation, HubError> {
     let recorded = hub.store().read().await?.sweep_tails(sweep.id).await?;
     let hashes: Vec<Hash> = recorded.iter().map(|t| t.hash).collect();
-    let confirmed = included(hub, &hashes).await?;
+    let confirmed = included(node, &hashes).await?;
     let mut tails: Vec<ObservedTail> = recorded
         .iter()
         .zip(confirmed)
@@ -120,7 +140,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
     if tails.iter().any(|t| t.confirmed) {
         return Ok(Observation { tails });
     }
-    for tail in third_party_tails(hub, sweep, &hashes).await? {
+    for tail in third_party_tails(hub, node, sweep, &hashes).await? {
         tails.push(tail);
     }
     let third_party: Vec<Hash> = tails
@@ -128,7 +148,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
         .filter(|t| t.recorded_at_ms.is_none())
         .map(|t| t.hash)
         .collect();
-    let third_confirmed = included(hub, &third_party).await?;
+    let third_confirmed = included(node, &third_party).await?;
     for (tail, confirmed) in tails
         .iter_mut()
         .filter(|t| t.recorded_at_ms.is_none())
@@ -146,7 +166,7 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
             .recorded_at_ms
             .is_none_or(|at| now.saturating_sub(at) < config.max_promotion_age_ms);
         if young && checks < CONSISTENCY_CHECKS_MAX {
-            tail.consistent = Some(is_consistent(hub, tail.hash).await?);
+            tail.consistent = Some(is_consistent(node, tail.hash).await?);
             checks += 1;
         }
     }
@@ -158,8 +178,12 @@ async fn observe(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<O
 /// sweep's signed transactions: a tail whose bundle differs (a forgery
 /// under the sweep's bundle hash, or an incomplete copy) is never taken as
 /// the sweep's, and a forgery is reported once as an ALERT.
-async fn third_party_tails(hub: &Hub, sweep: &SweepRow, recorded: &[Hash]) -> Result<Vec<ObservedTail>, HubError> {
-    let node = hub.node();
+async fn third_party_tails(
+    hub: &Hub,
+    node: &Client,
+    sweep: &SweepRow,
+    recorded: &[Hash],
+) -> Result<Vec<ObservedTail>, HubError> {
     let members = node
         .find_transactions(&FindQuery {
             bundles: vec![sweep.bundle_hash],
@@ -212,6 +236,7 @@ fn same_bundle(copy: &[Transaction], ours: &[Transaction]) -> bool {
 /// Carries out the decision.
 async fn act(
     hub: &Hub,
+    node: &Client,
     config: &AttachConfig,
     sweep: &SweepRow,
     observed: &Observation,
@@ -224,20 +249,20 @@ async fn act(
         record_tail(hub, sweep, tail).await?;
     }
     if let Decision::Promote(tail) = decision {
-        match promote(hub, config, tail).await {
+        match promote(hub, node, config, tail).await {
             Ok(()) => return Ok(Action::Promoted),
             Err(e) => tracing::warn!(bundle = %sweep.bundle_hash, "promotion failed, reattaching: {e}"),
         }
     }
-    reattach(hub, config, sweep).await
+    reattach(hub, node, config, sweep).await
 }
 
 /// Whether a tail may still confirm. A tail the node refuses to judge (it
 /// never kept it: a dropped broadcast, another node behind the same
 /// endpoint list, a restart or pruning) counts as inconsistent, so the
 /// sweep is reattached rather than stalled.
-async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
-    match hub.node().check_consistency(&[tail]).await {
+async fn is_consistent(node: &Client, tail: Hash) -> Result<bool, HubError> {
+    match node.check_consistency(&[tail]).await {
         Ok(consistency) => Ok(consistency.state),
         Err(hub_node::NodeError::Refused { message, .. }) => {
             tracing::info!(%tail, "node does not judge this tail ({message}); treating it as inconsistent");
@@ -249,11 +274,11 @@ async fn is_consistent(hub: &Hub, tail: Hash) -> Result<bool, HubError> {
 
 /// `getInclusionStates(tails)`: whether each is confirmed by a milestone
 /// (IRI 1.8.6 takes no tips); nothing asked for no tails.
-async fn included(hub: &Hub, tails: &[Hash]) -> Result<Vec<bool>, HubError> {
+async fn included(node: &Client, tails: &[Hash]) -> Result<Vec<bool>, HubError> {
     if tails.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(hub.node().get_inclusion_states(tails).await?)
+    Ok(node.get_inclusion_states(tails).await?)
 }
 
 /// Records an attachment of the sweep (ours or a third party's).
@@ -282,16 +307,14 @@ async fn confirm(hub: &Hub, sweep: &SweepRow, tail: Hash) -> Result<Action, HubE
 /// Does proof of work on `transactions` (index order) on top of the tips.
 async fn attach(
     hub: &Hub,
+    node: &Client,
     config: &AttachConfig,
     transactions: Vec<Transaction>,
     trunk: Hash,
     branch: Hash,
 ) -> Result<Vec<Transaction>, HubError> {
     match config.pow {
-        PowMode::Remote => Ok(hub
-            .node()
-            .attach_to_tangle(trunk, branch, config.mwm, &transactions)
-            .await?),
+        PowMode::Remote => Ok(node.attach_to_tangle(trunk, branch, config.mwm, &transactions).await?),
         PowMode::Local => {
             let options = AttachOptions {
                 min_weight_magnitude: config.mwm,
@@ -329,9 +352,9 @@ impl Drop for CancelOnDrop {
     }
 }
 
-async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
-    hub.node().store_transactions(attached).await?;
-    Ok(hub.node().broadcast_transactions(attached).await?)
+async fn publish(node: &Client, attached: &[Transaction]) -> Result<(), HubError> {
+    node.store_transactions(attached).await?;
+    Ok(node.broadcast_transactions(attached).await?)
 }
 
 /// Attaches the sweep again on fresh tips, keeps it on the node, and
@@ -339,21 +362,21 @@ async fn publish(hub: &Hub, attached: &[Transaction]) -> Result<(), HubError> {
 /// not when the tips already approve another copy (two copies in one cone
 /// spend the inputs twice): then that copy is on the walk and confirms
 /// without help, and this tick attaches nothing.
-async fn reattach(hub: &Hub, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
-    let (trunk, branch) = hub.node().get_transactions_to_approve(config.depth, None).await?;
-    let attached = attach(hub, config, sweep_transactions(sweep)?, trunk, branch).await?;
+async fn reattach(hub: &Hub, node: &Client, config: &AttachConfig, sweep: &SweepRow) -> Result<Action, HubError> {
+    let (trunk, branch) = node.get_transactions_to_approve(config.depth, None).await?;
+    let attached = attach(hub, node, config, sweep_transactions(sweep)?, trunk, branch).await?;
     let tail = attached
         .first()
         .ok_or_else(|| HubError::internal(Cause::Bundle, "attachment returned no transaction"))?
         .hash();
-    hub.node().store_transactions(&attached).await?;
-    if !is_consistent(hub, tail).await? {
+    node.store_transactions(&attached).await?;
+    if !is_consistent(node, tail).await? {
         return Err(HubError::internal(
             Cause::Concurrent,
             format!("a new attachment on {trunk} and {branch} would be inconsistent (the tips may approve another copy); not broadcast"),
         ));
     }
-    hub.node().broadcast_transactions(&attached).await?;
+    node.broadcast_transactions(&attached).await?;
     crash::at(CrashPoint::Broadcast);
     record_tail(hub, sweep, tail).await?;
     crash::at(CrashPoint::Attached);
@@ -366,14 +389,11 @@ fn promotion_address() -> Address {
     Address::from_trytes(&format!("{:9<81}", "SOME9RANDOM9HUB9BEING9REATTACHED")).expect("valid trytes")
 }
 
-async fn promote(hub: &Hub, config: &AttachConfig, tail: Hash) -> Result<(), HubError> {
-    let (trunk, branch) = hub
-        .node()
-        .get_transactions_to_approve(PROMOTION_DEPTH, Some(tail))
-        .await?;
+async fn promote(hub: &Hub, node: &Client, config: &AttachConfig, tail: Hash) -> Result<(), HubError> {
+    let (trunk, branch) = node.get_transactions_to_approve(PROMOTION_DEPTH, Some(tail)).await?;
     let bundle = BundleBuilder::new(u64::try_from(hub.now_ms() / 1000).unwrap_or(0))
         .and_then(|b| b.output(Output::new(promotion_address(), 0)).build())
         .map_err(|e| HubError::internal(Cause::Bundle, e.to_string()))?;
-    let attached = attach(hub, config, bundle.transactions().to_vec(), trunk, branch).await?;
-    publish(hub, &attached).await
+    let attached = attach(hub, node, config, bundle.transactions().to_vec(), trunk, branch).await?;
+    publish(node, &attached).await
 }
