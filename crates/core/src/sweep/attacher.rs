@@ -3,11 +3,12 @@
 //! machine, as *observe* (node calls) → [`decide`] (pure) → *act*.
 //!
 //! A tick asks everything of one node, the first synced of those configured
-//! (tips, proof of work, storing and broadcasting fit together), and does
-//! nothing while none is synced. Fixes over the original: a node error
-//! skips that sweep for this tick and never stops the service; confirmation is seen through any attachment,
-//! ours or a third party's, but a third party's only if it carries exactly
-//! the sweep's signed transactions; confirming a sweep emits an event.
+//! (tips, proof of work, storing and broadcasting fit together); while none
+//! is synced, every sweep waits, reported as the node's failure. Fixes over
+//! the original: a node error skips that sweep for this tick and never
+//! stops the service; confirmation is seen through any attachment, ours or
+//! a third party's, but a third party's only if it carries exactly the
+//! sweep's signed transactions; confirming a sweep emits an event.
 //! Attachment never re-signs: it reuses the stored, signed transactions.
 
 use std::collections::HashMap;
