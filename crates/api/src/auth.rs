@@ -150,13 +150,18 @@ impl Gate {
 
     /// Admits `command` for the caller behind `credentials`, or says why not.
     pub async fn admit(&self, command: Command, credentials: Credentials<'_>) -> Result<Admitted, Refusal> {
+        self.admit_to(command.name(), command.scope(), credentials).await
+    }
+
+    /// Admits the operation `name` (a command, or a call of the newer APIs
+    /// such as `GET /v1/events`) that needs `scope`, or says why not.
+    pub async fn admit_to(&self, name: &str, scope: Scope, credentials: Credentials<'_>) -> Result<Admitted, Refusal> {
         let Some(authenticator) = &self.authenticator else {
             return Ok(Admitted {
                 actor: ANONYMOUS.to_owned(),
             });
         };
-        let scope = command.scope();
-        let needs = || format!("{} needs scope `{scope}`", command.name());
+        let needs = || format!("{} needs scope `{scope}`", name);
         let principal = match (credentials.authorization, credentials.client_cn) {
             (Some(header), _) => {
                 let token = bearer_token(header).ok_or_else(|| {
@@ -173,7 +178,7 @@ impl Gate {
             }
         };
         let principal = principal.map_err(|failure| {
-            tracing::info!(command = command.name(), %failure, "call refused: bad credentials");
+            tracing::info!(command = name, %failure, "call refused: bad credentials");
             match failure {
                 AuthFailure::Unavailable(error) => {
                     tracing::warn!(%error, "credentials could not be checked");
@@ -206,8 +211,8 @@ impl Gate {
                 });
             }
         }
-        if command.scope() != Scope::Read {
-            tracing::info!(actor = %principal.name, command = command.name(), "state-changing call admitted");
+        if scope != Scope::Read {
+            tracing::info!(actor = %principal.name, command = name, "state-changing call admitted");
         }
         Ok(Admitted { actor: principal.name })
     }

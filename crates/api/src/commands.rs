@@ -8,9 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, Hub, HubError, RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail,
-    SweepEvent, SweepQuery, Transfer, WithdrawRequest,
+    AccountEvent, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, Hub, HubError, RecoverFundsRequest,
+    SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo, WithdrawRequest,
 };
+use tokio::sync::watch;
 
 /// The future every command returns: boxed so the trait stays object safe.
 pub type CommandFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send + 'a>>;
@@ -55,6 +56,25 @@ pub trait HubCommands: Send + Sync + 'static {
     fn get_seed_for_address<'a>(&'a self, user_id: &'a str, address: &'a str) -> CommandFuture<'a, String>;
     /// `GetSeedForUUID`.
     fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String>;
+    /// The event feed: up to `limit` events after `after`, of `types`.
+    fn feed<'a>(&'a self, after: u64, limit: u32, types: &'a [String]) -> CommandFuture<'a, Vec<FeedEvent>>;
+    /// Changes when new events may be in the feed.
+    fn feed_changes(&self) -> watch::Receiver<()>;
+    /// Registers a webhook endpoint.
+    fn create_webhook<'a>(
+        &'a self,
+        url: &'a str,
+        types: &'a [String],
+        description: &'a str,
+    ) -> CommandFuture<'a, CreatedWebhook>;
+    /// The webhook endpoints.
+    fn webhooks(&self) -> CommandFuture<'_, Vec<WebhookInfo>>;
+    /// Deletes a webhook endpoint.
+    fn delete_webhook(&self, id: i64) -> CommandFuture<'_, ()>;
+    /// A webhook endpoint's delivery attempts, newest first.
+    fn webhook_deliveries(&self, id: i64, before: Option<i64>, limit: u32) -> CommandFuture<'_, Vec<DeliveryRow>>;
+    /// Delivers a webhook endpoint's events after `after` again.
+    fn redeliver_webhook(&self, id: i64, after: u64) -> CommandFuture<'_, ()>;
 }
 
 impl HubCommands for Hub {
@@ -132,5 +152,38 @@ impl HubCommands for Hub {
 
     fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String> {
         Box::pin(Hub::get_seed_for_uuid(self, uuid))
+    }
+
+    fn feed<'a>(&'a self, after: u64, limit: u32, types: &'a [String]) -> CommandFuture<'a, Vec<FeedEvent>> {
+        Box::pin(Hub::feed(self, after, limit, types))
+    }
+
+    fn feed_changes(&self) -> watch::Receiver<()> {
+        Hub::feed_changes(self)
+    }
+
+    fn create_webhook<'a>(
+        &'a self,
+        url: &'a str,
+        types: &'a [String],
+        description: &'a str,
+    ) -> CommandFuture<'a, CreatedWebhook> {
+        Box::pin(Hub::create_webhook(self, url, types, description))
+    }
+
+    fn webhooks(&self) -> CommandFuture<'_, Vec<WebhookInfo>> {
+        Box::pin(Hub::webhooks(self))
+    }
+
+    fn delete_webhook(&self, id: i64) -> CommandFuture<'_, ()> {
+        Box::pin(Hub::delete_webhook(self, id))
+    }
+
+    fn webhook_deliveries(&self, id: i64, before: Option<i64>, limit: u32) -> CommandFuture<'_, Vec<DeliveryRow>> {
+        Box::pin(Hub::webhook_deliveries(self, id, before, limit))
+    }
+
+    fn redeliver_webhook(&self, id: i64, after: u64) -> CommandFuture<'_, ()> {
+        Box::pin(Hub::redeliver_webhook(self, id, after))
     }
 }

@@ -1,4 +1,5 @@
-//! The gRPC service `hub.rpc.Hub`.
+//! The gRPC services: `hub.rpc.Hub` (the original's) and `hub.v1.Events`
+//! (the event feed, `Watch`).
 //!
 //! Translates between the wire messages of the original Hub and the
 //! [`HubCommands`], and maps every `HubError` to a status the original's
@@ -23,12 +24,21 @@ use prost::Message;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
 
+use hub_core::Scope;
+use tokio_stream::StreamExt;
+
 use crate::auth::{Credentials, Gate, Refusal};
 use crate::command::Command;
 use crate::commands::HubCommands;
+use crate::feed::follow;
 use crate::listen::{self, Listener, Peer, Protocol};
 use crate::proto::hub as pb;
 use crate::proto::hub::hub_server::{Hub, HubServer};
+use crate::proto::v1;
+use crate::proto::v1::events_server::{Events, EventsServer};
+
+/// The path of `hub.v1.Events/Watch`, which needs the `read` scope.
+const WATCH_PATH: &str = "/hub.v1.Events/Watch";
 
 /// The `hub.rpc.Hub` implementation over some [`HubCommands`].
 #[derive(Clone)]
@@ -56,15 +66,15 @@ pub async fn serve_grpc(
     gate: Arc<Gate>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let service = Guarded {
-        inner: grpc_service(commands),
-        gate,
-    };
+    let routes = tonic::service::Routes::new(grpc_service(commands.clone()))
+        .add_service(EventsServer::new(EventsService { commands }));
+    let service = Guarded { inner: routes, gate };
     listen::serve(listener, Protocol::Http2, service, shutdown).await
 }
 
-/// A gRPC service behind the access [`Gate`]: the method name is the
-/// [`Command`]; unknown methods pass through (tonic answers UNIMPLEMENTED).
+/// A gRPC service behind the access [`Gate`]: a `hub.rpc.Hub` method is
+/// its [`Command`], `hub.v1.Events/Watch` needs `read`; unknown methods
+/// pass through (tonic answers UNIMPLEMENTED).
 #[derive(Clone)]
 pub struct Guarded<S> {
     inner: S,
@@ -94,14 +104,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gate = self.gate.clone();
         Box::pin(async move {
-            let Some(command) = request
-                .uri()
-                .path()
-                .strip_prefix("/hub.rpc.Hub/")
-                .and_then(Command::from_name)
-            else {
+            let path = request.uri().path();
+            let command = path.strip_prefix("/hub.rpc.Hub/").and_then(Command::from_name);
+            let watch = path == WATCH_PATH;
+            if command.is_none() && !watch {
                 return inner.call(request).await;
-            };
+            }
             let credentials = Credentials {
                 authorization: request
                     .headers()
@@ -112,9 +120,14 @@ where
                     .get::<Peer>()
                     .and_then(|peer| peer.client_cn.as_deref()),
             };
-            match gate.admit(command, credentials).await {
-                Ok(admitted) => acting(admitted.acting(command), inner.call(request)).await,
-                Err(refusal) => Ok(refusal_status(&refusal).into_http()),
+            let admitted = match command {
+                Some(command) => gate.admit(command, credentials).await,
+                None => gate.admit_to(&WATCH_PATH[1..], Scope::Read, credentials).await,
+            };
+            match (admitted, command) {
+                (Ok(admitted), Some(command)) => acting(admitted.acting(command), inner.call(request)).await,
+                (Ok(_), None) => inner.call(request).await,
+                (Err(refusal), _) => Ok(refusal_status(&refusal).into_http()),
             }
         })
     }
@@ -492,5 +505,39 @@ impl Hub for HubService {
             .await
             .map_err(|e| error_status(&e))?;
         Ok(Response::new(pb::GetSeedForUuidReply { seed }))
+    }
+}
+
+/// `hub.v1.Events`: the event feed over some [`HubCommands`].
+#[derive(Clone)]
+pub struct EventsService {
+    commands: Arc<dyn HubCommands>,
+}
+
+/// The wire form of a feed event.
+fn wire_event(event: hub_core::FeedEvent) -> v1::Event {
+    v1::Event {
+        id: event.id,
+        timestamp: event.timestamp(),
+        data_json: serde_json::Value::Object(event.data).to_string(),
+        r#type: event.event_type.to_owned(),
+    }
+}
+
+#[tonic::async_trait]
+impl Events for EventsService {
+    type WatchStream = Snapshot<v1::Event>;
+
+    /// The events after `after`, then each new one as it commits, until
+    /// the client goes away. Unknown types are refused before streaming.
+    async fn watch(&self, request: Request<v1::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        let request = request.into_inner();
+        self.commands
+            .feed(request.after, 1, &request.types)
+            .await
+            .map_err(|e| error_status(&e))?;
+        let events = follow(self.commands.clone(), request.after, request.types)
+            .map(|event| event.map(wire_event).map_err(|e| error_status(&e)));
+        Ok(Response::new(Box::pin(events)))
     }
 }

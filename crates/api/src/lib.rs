@@ -7,7 +7,9 @@
 //! `hub-core`. Servers are built over the [`HubCommands`] trait so they can
 //! be tested without a database or a node.
 //!
-//! * [`grpc`]: the `hub.rpc.Hub` service ([`grpc::grpc_service`], [`grpc::serve_grpc`]).
+//! * [`grpc`]: the `hub.rpc.Hub` service ([`grpc::grpc_service`], [`grpc::serve_grpc`])
+//!   and `hub.v1.Events` (the event feed).
+//! * [`feed`]: following the event feed (SSE and gRPC `Watch`).
 //! * [`http`]: the HTTP JSON command endpoint ([`http::http_router`], [`http::serve_http`]).
 //! * [`proto`]: the generated messages, servers and clients of `hub.rpc`.
 //! * [`command`]: the commands, named once, and the scope each needs.
@@ -19,6 +21,7 @@
 pub mod auth;
 pub mod command;
 pub mod commands;
+pub mod feed;
 pub mod grpc;
 pub mod http;
 pub mod listen;

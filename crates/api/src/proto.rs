@@ -9,3 +9,9 @@
 pub mod hub {
     tonic::include_proto!("hub.rpc");
 }
+
+/// Package `hub.v1`: the event feed (`Events/Watch`).
+#[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
+pub mod v1 {
+    tonic::include_proto!("hub.v1");
+}

@@ -55,6 +55,7 @@ use tokio::sync::watch;
 const MONITOR_MS: u64 = 250;
 const SWEEP_MS: u64 = 500;
 const ATTACH_MS: u64 = 250;
+const NODE_CHECK_MS: u64 = 1_000;
 const POOL_MS: u64 = 200;
 const MILESTONE_MS: u64 = 1_000;
 const POLL: Duration = Duration::from_millis(20);
@@ -116,6 +117,7 @@ async fn bed(tag: &str, mwm: u8) -> Bed {
             pow: PowMode::Local,
             ..AttachConfig::default()
         },
+        node_check_interval_ms: NODE_CHECK_MS,
     };
     let (stop, stopped) = watch::channel(false);
     let services = services::spawn(hub.clone(), config, stopped);

@@ -218,7 +218,8 @@ impl Hub {
 
     /// `ProcessTransferBatch`: checks, in the original's order, that every
     /// user exists, no amount is zero, the amounts sum to zero and no
-    /// balance goes negative; then writes one BUY or SELL row per entry. The
+    /// balance goes negative; then writes one BUY or SELL row per entry
+    /// and logs the batch (`transfer_batch.processed`). The
     /// users' rows stay locked from the check to the commit.
     pub async fn process_transfer_batch(&self, transfers: &[Transfer]) -> Result<(), HubError> {
         if transfers.is_empty() {
@@ -291,7 +292,12 @@ impl Hub {
             entries_sum == 0,
             "a transfer batch's ledger rows sum to {entries_sum}, not 0"
         );
-        tx.add_account_entries(&entries, self.now_ms()).await?;
+        let credits: i64 = entries.iter().map(|e| e.amount.get().max(0)).sum();
+        let volume = hub_protocol::Amount::from_i64(credits)
+            .map_err(|e| HubError::BatchInconsistent(e.for_field("amount").to_string()))?;
+        let now = self.now_ms();
+        tx.add_account_entries(&entries, now).await?;
+        tx.log_transfer_batch(transfers.len(), volume, now).await?;
         Ok(tx.commit().await?)
     }
 

@@ -14,9 +14,11 @@ pub mod cold;
 mod commands;
 mod crash;
 pub mod error;
+pub mod feed;
 pub mod model;
 pub mod monitor;
 mod network;
+pub mod node_watch;
 pub mod pool;
 pub mod sensitive;
 pub mod services;
@@ -24,6 +26,7 @@ mod spends;
 pub mod sweep;
 mod sweeps;
 pub mod tangle;
+pub mod webhooks;
 mod withdrawals;
 
 use std::sync::Arc;
@@ -32,13 +35,15 @@ pub use access::{Access, AuthFailure, NewToken, Principal, TokenInfo};
 pub use clock::{Clock, SystemClock};
 pub use cold::ColdAddress;
 pub use error::{Cause, ErrorCode, HubError};
+pub use feed::{feed_types, FeedEvent, FEED_PAGE_MAX};
 pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
 pub use sweep::abandon::{AbandonError, Abandoned};
 pub use sweep::{attacher, sweeper};
+pub use webhooks::{CreatedWebhook, WebhookInfo, WebhookPolicy};
 pub use withdrawals::parse_withdrawal_uuid;
 
-pub use hub_store::{acting, Acting, Scope};
+pub use hub_store::{acting, Acting, DeliveryRow, Scope};
 
 use hub_node::Client;
 use hub_signer::SeedProvider;
@@ -58,6 +63,7 @@ pub struct Hub {
     deposit_derivations: commands::DerivationQueue,
     /// Planned sweeps that failed to sign, and when to try them again.
     held_sweeps: sweep::sweeper::HeldSweeps,
+    webhooks: webhooks::WebhookPolicy,
 }
 
 impl Hub {
@@ -73,7 +79,19 @@ impl Hub {
             sensitive: SensitiveConfig::default(),
             deposit_derivations: commands::DerivationQueue::new(Hub::DEPOSIT_DERIVATION_QUEUE_MAX_DEFAULT),
             held_sweeps: sweep::sweeper::HeldSweeps::default(),
+            webhooks: webhooks::WebhookPolicy::default(),
         }
+    }
+
+    /// The same Hub delivering webhooks by `policy`.
+    pub fn with_webhook_policy(mut self, policy: webhooks::WebhookPolicy) -> Self {
+        self.webhooks = policy;
+        self
+    }
+
+    /// How webhooks are delivered.
+    pub fn webhook_policy(&self) -> webhooks::WebhookPolicy {
+        self.webhooks
     }
 
     /// The same Hub with these dangerous commands turned on (all are off by default).

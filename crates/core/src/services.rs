@@ -1,5 +1,5 @@
 //! The background services of `hub serve`: the deposit monitor, the
-//! sweeper, the attacher and the address-pool refiller, each a loop that ticks one interval after the last
+//! sweeper, the attacher, the address-pool refiller and the node watch, each a loop that ticks one interval after the last
 //! tick finished (ticks never overlap), survives errors (logged; the next
 //! tick tries again) and panics (an ALERT in the log and a
 //! `service_panicked` event, then a longer wait), and stops
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::monitor::{run_pass, MonitorConfig};
+use crate::node_watch::NodeWatch;
 use crate::pool::refill;
 use crate::sweep::attacher::{self, AttachConfig};
 use crate::sweep::sweeper::{self, SweepConfig};
@@ -40,6 +41,9 @@ pub struct ServiceConfig {
     pub attachment_interval_ms: u64,
     /// Attachment settings.
     pub attach: AttachConfig,
+    /// How often every node is asked whether it is synced, for the
+    /// `node.synced` / `node.unsynced` events (0 disables it).
+    pub node_check_interval_ms: u64,
 }
 
 /// Longest wait after a tick panicked: the wait doubles from the
@@ -170,13 +174,36 @@ pub fn spawn(hub: Arc<Hub>, config: ServiceConfig, stop: watch::Receiver<bool>) 
         config.pool_interval_ms
     };
     let pool_hub = hub.clone();
-    let pool = tokio::spawn(every(hub, "address pool", pool_interval, stop, move || {
-        let hub = pool_hub.clone();
-        async move {
-            if let Err(e) = refill(&hub, config.pool_target, config.pool_parallelism).await {
-                tracing::warn!("address pool refill failed: {e}");
+    let pool = tokio::spawn(every(
+        hub.clone(),
+        "address pool",
+        pool_interval,
+        stop.clone(),
+        move || {
+            let hub = pool_hub.clone();
+            async move {
+                if let Err(e) = refill(&hub, config.pool_target, config.pool_parallelism).await {
+                    tracing::warn!("address pool refill failed: {e}");
+                }
             }
-        }
-    }));
-    vec![monitor, sweeps, attachments, pool]
+        },
+    ));
+    let watch_hub = hub.clone();
+    let node_watch = Arc::new(NodeWatch::default());
+    let nodes = tokio::spawn(every(
+        hub.clone(),
+        "node watch",
+        config.node_check_interval_ms,
+        stop.clone(),
+        move || {
+            let hub = watch_hub.clone();
+            let node_watch = node_watch.clone();
+            async move {
+                if let Err(e) = node_watch.run_tick(&hub).await {
+                    tracing::warn!("node watch tick failed: {e}");
+                }
+            }
+        },
+    ));
+    vec![monitor, sweeps, attachments, pool, nodes]
 }

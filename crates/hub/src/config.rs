@@ -82,6 +82,22 @@ pub struct Settings {
     /// Attacher interval (attach, promote, reattach, confirm), ms (0 disables it).
     #[arg(long, env = "HUB_ATTACHMENT_INTERVAL_MS", default_value_t = 30_000)]
     pub attachment_interval_ms: u64,
+    /// How often every node is asked whether it is synced (the
+    /// `node.synced` / `node.unsynced` events), ms (0 disables it).
+    #[arg(long, env = "HUB_NODE_CHECK_INTERVAL_MS", default_value_t = 10_000)]
+    pub node_check_interval_ms: u64,
+    /// Deliver webhooks to loopback, private and local addresses too (a
+    /// receiver inside the exchange's own network). Off: only public
+    /// addresses, checked again after every name resolution.
+    #[arg(long, env = "HUB_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// The first webhook retry's delay, ms; each next one doubles, up to an hour.
+    #[arg(long, env = "HUB_WEBHOOK_RETRY_BASE_MS", default_value_t = hub_core::WebhookPolicy::default().retry_base_ms)]
+    pub webhook_retry_base_ms: u64,
+    /// A webhook endpoint failing this long is disabled (with a
+    /// `webhook.disabled` event), ms.
+    #[arg(long, env = "HUB_WEBHOOK_DISABLE_AFTER_MS", default_value_t = hub_core::WebhookPolicy::default().disable_after_ms)]
+    pub webhook_disable_after_ms: u64,
     /// Who does proof of work.
     #[arg(long, env = "HUB_POW", value_enum, default_value_t = AttachConfig::default().pow.into())]
     pub pow: PowChoice,

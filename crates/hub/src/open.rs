@@ -110,7 +110,13 @@ pub(crate) async fn open_hub(
     let hub = Hub::new(store, client, provider, Arc::new(SystemClock))
         .with_sensitive(config.sensitive.clone())
         .with_deposit_derivation_queue(config.settings.deposit_derivation_queue_max)
-        .with_node_quorum(config.settings.node_quorum);
+        .with_node_quorum(config.settings.node_quorum)
+        .with_webhook_policy(hub_core::WebhookPolicy {
+            allow_private: config.settings.webhook_allow_private,
+            retry_base_ms: config.settings.webhook_retry_base_ms,
+            disable_after_ms: config.settings.webhook_disable_after_ms,
+            ..hub_core::WebhookPolicy::default()
+        });
     hub.verify_derivation()
         .await
         .map_err(|e| format!("refusing to start: {e}"))?;

@@ -190,9 +190,11 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
                 local_pow_timeout_ms: settings.node_pow_timeout_ms,
                 ..AttachConfig::default()
             },
+            node_check_interval_ms: settings.node_check_interval_ms,
         },
         stopped.clone(),
     );
+    let webhooks = tokio::spawn(hub_webhooks::Deliverer::new(hub.clone())?.run(stopped.clone()));
     let commands: Arc<dyn hub_api::HubCommands> = hub.clone();
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -218,7 +220,7 @@ async fn serve(config: Resolved, env_salt: EnvSalt, out: &mut dyn Write) -> Resu
     crate::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
-    for task in background {
+    for task in background.into_iter().chain([webhooks]) {
         let _ = task.await;
     }
     for (name, task) in [("gRPC", grpc_task), ("HTTP", http_task)] {

@@ -53,19 +53,6 @@ impl Code for AccountReason {
     }
 }
 
-impl AccountReason {
-    /// The event a row of this reason logs.
-    pub fn event_kind(self) -> EventKind {
-        match self {
-            Self::Sweep => EventKind::DepositCredited,
-            Self::Buy => EventKind::Buy,
-            Self::WithdrawalCancel => EventKind::WithdrawalCancelled,
-            Self::Withdrawal => EventKind::Withdrawal,
-            Self::Sell => EventKind::Sell,
-        }
-    }
-}
-
 /// Why a `user_address_balance` row exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AddressReason {
@@ -144,22 +131,35 @@ impl SweepState {
 }
 
 /// What an `events` row records.
+///
+/// Most kinds are also events of the feed exchanges read (`GET /v1/events`,
+/// webhooks): [`EventKind::feed_type`] names them there. The audit-only
+/// kinds (calls, credentials) stay out of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
-    /// A deposit's sweep credited the user.
+    /// A user was created.
+    UserCreated,
+    /// A user-account ledger row changed a balance (amount: the signed
+    /// change; data: the reason and the balance it left).
+    BalanceChanged,
+    /// A transfer batch settled (data: how many transfers, the volume).
+    TransferBatchProcessed,
+    /// A deposit's sweep credited the user (address; amount; reference:
+    /// the sweep's bundle hash).
     DepositCredited,
-    /// A batch credited a user.
-    Buy,
-    /// A batch debited a user.
-    Sell,
-    /// A withdrawal was reserved.
-    Withdrawal,
-    /// A withdrawal was cancelled and given back.
+    /// A withdrawal was reserved (address: the payout address; reference:
+    /// its UUID).
+    WithdrawalRequested,
+    /// A withdrawal was cancelled and given back (reference: its UUID).
     WithdrawalCancelled,
-    /// A confirmed deposit reached a deposit address.
+    /// A sweep took a withdrawal (reference: its UUID; data: the bundle hash).
+    WithdrawalSwept,
+    /// The sweep paying a withdrawal confirmed (reference: its UUID; data:
+    /// the bundle hash and the confirmed tail).
+    WithdrawalConfirmed,
+    /// A confirmed deposit reached a deposit address (reference: its tail);
+    /// the user is credited when the address is swept.
     DepositConfirmed,
-    /// A sweep emptied a deposit address.
-    DepositSwept,
     /// A deposit address was taken out of monitoring and sweeping.
     AddressQuarantined,
     /// A Hub address received a remainder.
@@ -170,7 +170,13 @@ pub enum EventKind {
     SweepPlanned,
     /// A sweep was signed.
     SweepSigned,
-    /// A sweep was confirmed.
+    /// A signed sweep's first attachment was stored and broadcast (data: its tail).
+    SweepBroadcast,
+    /// A sweep's attachment was promoted (data: the tail and the promotion).
+    SweepPromoted,
+    /// A sweep was attached again on new tips (data: the new tail).
+    SweepReattached,
+    /// A sweep was confirmed (data: the confirmed tail).
     SweepConfirmed,
     /// A recovery bundle was allowed to sign an already-spent key.
     RecoveryPlanned,
@@ -224,24 +230,89 @@ pub enum EventKind {
     /// service). The service goes on after a back-off; a person should
     /// read the log.
     ServicePanicked,
+    /// A webhook endpoint was registered (reference: its id).
+    WebhookCreated,
+    /// A webhook endpoint was deleted (reference: its id).
+    WebhookDeleted,
+    /// An operator asked for events to be delivered again (reference: its id).
+    WebhookRedelivered,
+    /// A webhook endpoint failed too long and was disabled (reference: its
+    /// id; data: why).
+    WebhookDisabled,
+    /// A node answers and is synced again (reference: the node).
+    NodeSynced,
+    /// A node stopped answering, or fell behind its milestones (reference:
+    /// the node; data: why).
+    NodeUnsynced,
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 42] = [
+        Self::UserCreated,
+        Self::BalanceChanged,
+        Self::TransferBatchProcessed,
+        Self::DepositCredited,
+        Self::WithdrawalRequested,
+        Self::WithdrawalCancelled,
+        Self::WithdrawalSwept,
+        Self::WithdrawalConfirmed,
+        Self::DepositConfirmed,
+        Self::AddressQuarantined,
+        Self::HubInbound,
+        Self::HubOutbound,
+        Self::SweepPlanned,
+        Self::SweepSigned,
+        Self::SweepBroadcast,
+        Self::SweepPromoted,
+        Self::SweepReattached,
+        Self::SweepConfirmed,
+        Self::RecoveryPlanned,
+        Self::ColdStorageMarked,
+        Self::ColdStorageUnmarked,
+        Self::ColdStorageSeedExported,
+        Self::ColdStorageSeedRestored,
+        Self::TokenCreated,
+        Self::TokenRevoked,
+        Self::Call,
+        Self::DepositLate,
+        Self::HubUnexpectedInbound,
+        Self::HubShortfall,
+        Self::HubAddressQuarantined,
+        Self::KeySpentElsewhere,
+        Self::NodeAnswerRejected,
+        Self::BundleSigned,
+        Self::SweepAbandoned,
+        Self::WithdrawalReleased,
+        Self::ServicePanicked,
+        Self::NodeSynced,
+        Self::NodeUnsynced,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
+        Self::WebhookRedelivered,
+        Self::WebhookDisabled,
+    ];
+
     /// What `events.kind` holds.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::UserCreated => "user_created",
+            Self::BalanceChanged => "balance_changed",
+            Self::TransferBatchProcessed => "transfer_batch_processed",
             Self::DepositCredited => "deposit_credited",
-            Self::Buy => "buy",
-            Self::Sell => "sell",
-            Self::Withdrawal => "withdrawal",
+            Self::WithdrawalRequested => "withdrawal_requested",
             Self::WithdrawalCancelled => "withdrawal_cancelled",
+            Self::WithdrawalSwept => "withdrawal_swept",
+            Self::WithdrawalConfirmed => "withdrawal_confirmed",
             Self::DepositConfirmed => "deposit_confirmed",
-            Self::DepositSwept => "deposit_swept",
             Self::AddressQuarantined => "address_quarantined",
             Self::HubInbound => "hub_inbound",
             Self::HubOutbound => "hub_outbound",
             Self::SweepPlanned => "sweep_planned",
             Self::SweepSigned => "sweep_signed",
+            Self::SweepBroadcast => "sweep_broadcast",
+            Self::SweepPromoted => "sweep_promoted",
+            Self::SweepReattached => "sweep_reattached",
             Self::SweepConfirmed => "sweep_confirmed",
             Self::RecoveryPlanned => "recovery_planned",
             Self::ColdStorageMarked => "cold_storage_marked",
@@ -261,6 +332,113 @@ impl EventKind {
             Self::SweepAbandoned => "sweep_abandoned",
             Self::WithdrawalReleased => "withdrawal_released",
             Self::ServicePanicked => "service_panicked",
+            Self::NodeSynced => "node_synced",
+            Self::NodeUnsynced => "node_unsynced",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookDeleted => "webhook_deleted",
+            Self::WebhookRedelivered => "webhook_redelivered",
+            Self::WebhookDisabled => "webhook_disabled",
+        }
+    }
+
+    /// The kind stored as `text`, if Hub still writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// The event's type in the feed, or `None` for the kinds only the
+    /// audit trail and the books show. Alerts share the type `error` (the
+    /// kind is their `code`).
+    pub fn feed_type(self) -> Option<&'static str> {
+        match self {
+            Self::UserCreated => Some("user.created"),
+            Self::BalanceChanged => Some("balance.changed"),
+            Self::TransferBatchProcessed => Some("transfer_batch.processed"),
+            Self::DepositCredited => Some("deposit.credited"),
+            Self::WithdrawalRequested => Some("withdrawal.requested"),
+            Self::WithdrawalCancelled => Some("withdrawal.cancelled"),
+            Self::WithdrawalSwept => Some("withdrawal.swept"),
+            Self::WithdrawalConfirmed => Some("withdrawal.confirmed"),
+            Self::DepositConfirmed => Some("deposit.pending"),
+            Self::AddressQuarantined | Self::HubAddressQuarantined => Some("address.quarantined"),
+            Self::HubInbound | Self::HubOutbound | Self::TokenCreated | Self::TokenRevoked | Self::Call => None,
+            Self::SweepPlanned => Some("sweep.planned"),
+            Self::SweepSigned => Some("sweep.signed"),
+            Self::SweepBroadcast => Some("sweep.broadcast"),
+            Self::SweepPromoted => Some("sweep.promoted"),
+            Self::SweepReattached => Some("sweep.reattached"),
+            Self::SweepConfirmed => Some("sweep.confirmed"),
+            Self::RecoveryPlanned => Some("recovery.planned"),
+            Self::ColdStorageMarked => Some("cold_storage.marked"),
+            Self::ColdStorageUnmarked => Some("cold_storage.unmarked"),
+            Self::ColdStorageSeedExported => Some("cold_storage.seed_exported"),
+            Self::ColdStorageSeedRestored => Some("cold_storage.seed_restored"),
+            Self::DepositLate => Some("deposit.late"),
+            Self::HubUnexpectedInbound => Some("hub_address.surplus"),
+            Self::HubShortfall | Self::KeySpentElsewhere | Self::NodeAnswerRejected | Self::ServicePanicked => {
+                Some("error")
+            }
+            Self::BundleSigned => Some("bundle.signed"),
+            Self::SweepAbandoned => Some("sweep.abandoned"),
+            Self::WithdrawalReleased => Some("withdrawal.released"),
+            Self::NodeSynced => Some("node.synced"),
+            Self::NodeUnsynced => Some("node.unsynced"),
+            Self::WebhookCreated | Self::WebhookDeleted | Self::WebhookRedelivered => None,
+            Self::WebhookDisabled => Some("webhook.disabled"),
+        }
+    }
+
+    /// The kinds the feed shows as `feed_type`.
+    pub fn of_feed_type(feed_type: &str) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| kind.feed_type() == Some(feed_type))
+            .collect()
+    }
+
+    /// What `events.reference` holds for this kind, as the feed names it.
+    pub fn reference_name(self) -> &'static str {
+        match self {
+            Self::UserCreated
+            | Self::BalanceChanged
+            | Self::TransferBatchProcessed
+            | Self::ColdStorageMarked
+            | Self::ColdStorageUnmarked
+            | Self::ColdStorageSeedExported
+            | Self::ColdStorageSeedRestored
+            | Self::TokenCreated
+            | Self::TokenRevoked
+            | Self::Call
+            | Self::DepositLate
+            | Self::HubUnexpectedInbound
+            | Self::HubShortfall => "reference",
+            Self::DepositCredited
+            | Self::HubInbound
+            | Self::HubOutbound
+            | Self::SweepPlanned
+            | Self::SweepSigned
+            | Self::SweepBroadcast
+            | Self::SweepPromoted
+            | Self::SweepReattached
+            | Self::SweepConfirmed
+            | Self::RecoveryPlanned
+            | Self::HubAddressQuarantined
+            | Self::KeySpentElsewhere
+            | Self::BundleSigned
+            | Self::SweepAbandoned => "bundleHash",
+            Self::WithdrawalRequested
+            | Self::WithdrawalCancelled
+            | Self::WithdrawalSwept
+            | Self::WithdrawalConfirmed
+            | Self::WithdrawalReleased => "uuid",
+            Self::DepositConfirmed => "tail",
+            Self::AddressQuarantined => "reason",
+            Self::NodeAnswerRejected => "hash",
+            Self::ServicePanicked => "service",
+            Self::NodeSynced | Self::NodeUnsynced => "node",
+            Self::WebhookCreated | Self::WebhookDeleted | Self::WebhookRedelivered | Self::WebhookDisabled => {
+                "webhookId"
+            }
         }
     }
 }

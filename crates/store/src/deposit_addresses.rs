@@ -2,7 +2,7 @@
 //! (`user_address_balance`): confirmed deposits credited once per bundle,
 //! quarantine, and the SWEEP row that empties an address for good.
 
-use hub_protocol::{Address, Amount};
+use hub_protocol::{Address, Amount, Hash};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -207,6 +207,7 @@ impl Tx {
             address: Some(&address),
             amount: deposit.amount.as_i64(),
             reference: Some(deposit.tail_hash.as_str()),
+            ..EventOf::default()
         };
         self.event(EventKind::DepositConfirmed, of, now).await?;
         Ok(true)
@@ -267,8 +268,16 @@ impl Tx {
         rows.iter().map(|r| funded_address(TABLE, r)).collect()
     }
 
-    /// Empties a deposit address into a sweep (a SWEEP row of −balance).
-    pub async fn sweep_deposit_address(&mut self, address_id: i64, amount: Amount, sweep: i64, now: i64) -> Result<()> {
+    /// Empties a deposit address into a sweep (a SWEEP row of −balance),
+    /// logging the deposit credited (the caller credits the owner).
+    pub async fn sweep_deposit_address(
+        &mut self,
+        address_id: i64,
+        amount: Amount,
+        sweep: (i64, &Hash),
+        now: i64,
+    ) -> Result<()> {
+        let (sweep, bundle_hash) = sweep;
         let sql = format!(
             "INSERT INTO user_address_balance (user_address, amount, reason, sweep, occured_at) VALUES ($1, $2, {}, $3, $4)",
             AddressReason::Sweep.code()
@@ -290,9 +299,10 @@ impl Tx {
         let of = EventOf {
             user_id: Some(user_id),
             address: Some(&address),
-            amount: amount.debit().get(),
-            reference: None,
+            amount: amount.as_i64(),
+            reference: Some(bundle_hash.as_str()),
+            ..EventOf::default()
         };
-        self.event(EventKind::DepositSwept, of, now).await
+        self.event(EventKind::DepositCredited, of, now).await
     }
 }

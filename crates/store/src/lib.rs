@@ -39,19 +39,23 @@ mod tokens;
 mod tx;
 mod users;
 mod watch;
+mod webhooks;
 mod withdrawals;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
+use tokio::sync::watch as signal;
 
 pub use audit::{acting, Acting};
 pub use codes::{AccountReason, AddressReason, Code, EventKind, HubAddressReason, Scope, SweepState, UnknownScope};
 pub use keys::Binding;
 pub use rows::*;
 pub use tx::Tx;
+pub use webhooks::DeliveryOutcome;
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +98,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Told after every commit that wrote events (see [`Store::feed_changes`]).
+    feed: Arc<signal::Sender<()>>,
 }
 
 impl Store {
@@ -126,7 +132,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            feed: Arc::new(signal::channel(()).0),
+        };
         if backend == Backend::Postgres && store.durability().await? == "synchronous_commit=off" {
             store.close().await;
             return Err(StoreError::NotDurable(
@@ -183,13 +193,26 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx::new(tx, self.backend, true))
+        Ok(Tx::new(tx, self.backend, true, self.feed.clone()))
     }
 
     /// Begins a transaction for reading only: a consistent snapshot, no
     /// locks, no audit record.
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(Tx::new(self.pool.begin().await?, self.backend, false))
+        Ok(Tx::new(
+            self.pool.begin().await?,
+            self.backend,
+            false,
+            self.feed.clone(),
+        ))
+    }
+
+    /// Changes whenever a transaction of this store commits events: a feed
+    /// reader waits on it instead of polling. Events written by another
+    /// process (an operator's `hub admin`) do not signal it; a reader
+    /// polls as well, less often.
+    pub fn feed_changes(&self) -> signal::Receiver<()> {
+        self.feed.subscribe()
     }
 
     /// Closes every connection.

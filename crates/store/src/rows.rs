@@ -309,6 +309,27 @@ pub struct EventRow {
     pub reference: Option<String>,
 }
 
+/// An event of the feed, as stored (`Tx::feed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRow {
+    /// Its id: ids increase in commit order.
+    pub id: i64,
+    /// What happened.
+    pub kind: crate::EventKind,
+    /// When, ms since the epoch.
+    pub occurred_at: i64,
+    /// The user it concerns (their identifier).
+    pub user: Option<String>,
+    /// The address it concerns.
+    pub address: Option<String>,
+    /// Signed amount (0 when none).
+    pub amount: i64,
+    /// What it refers to ([`EventKind::reference_name`] says what).
+    pub reference: Option<String>,
+    /// Details beyond the columns, a JSON object.
+    pub data: Option<String>,
+}
+
 /// How an API caller proves who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential<'a> {
@@ -371,4 +392,67 @@ pub struct AuditRow {
     pub amount: i64,
     /// What it refers to: a hash, a token name, a command.
     pub reference: Option<String>,
+}
+
+/// A webhook endpoint to register.
+#[derive(Debug, Clone, Copy)]
+pub struct NewWebhook<'a> {
+    /// Where deliveries are POSTed.
+    pub url: &'a str,
+    /// The event types it receives (all when empty).
+    pub types: &'a [String],
+    /// The operator's note.
+    pub description: &'a str,
+    /// The signing secret (`whsec_…`).
+    pub secret: &'a str,
+}
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    /// Its id.
+    pub id: i64,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The event types it receives (all when empty).
+    pub types: Vec<String>,
+    /// The operator's note.
+    pub description: String,
+    /// The signing secret (`whsec_…`): never shown after creation.
+    pub secret: String,
+    /// The last event id it acknowledged.
+    pub cursor: i64,
+    /// Failed attempts in a row.
+    pub attempts: i64,
+    /// When the current run of failures began.
+    pub failing_since: Option<i64>,
+    /// No attempt before this (ms since the epoch).
+    pub next_attempt_at: i64,
+    /// When it was registered.
+    pub created_at: i64,
+    /// When it was disabled, having failed too long.
+    pub disabled_at: Option<i64>,
+    /// Why.
+    pub disabled_reason: Option<String>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    /// Its id (the cursor of the delivery log).
+    pub id: i64,
+    /// The event sent.
+    pub event_id: i64,
+    /// 1 for the first attempt of this event, 2 for its first retry, …
+    pub attempt: i64,
+    /// The HTTP status, if the endpoint answered.
+    pub status_code: Option<i64>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// When.
+    pub attempted_at: i64,
+    /// When the next attempt is due, if this one failed.
+    pub next_retry_at: Option<i64>,
 }

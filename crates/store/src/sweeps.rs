@@ -201,15 +201,57 @@ impl Tx {
             .collect()
     }
 
-    /// Records an attachment of a sweep (idempotent).
+    /// Records an attachment of a sweep (idempotent): a new tail logs
+    /// `sweep_broadcast` if it is the sweep's first, `sweep_reattached`
+    /// otherwise.
     pub async fn add_sweep_tail(&mut self, sweep: i64, tail: &Hash, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO sweep_tails (hash, sweep, confirmed, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (hash) DO NOTHING")
+        let inserted = sqlx::query("INSERT INTO sweep_tails (hash, sweep, confirmed, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (hash) DO NOTHING")
             .bind(tail.as_str())
             .bind(sweep)
             .bind(now)
             .execute(&mut *self.inner)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(());
+        }
+        let row = sqlx::query(
+            "SELECT s.bundle_hash, CAST(COUNT(t.hash) AS BIGINT) AS tails FROM sweep s JOIN sweep_tails t ON t.sweep = s.id
+             WHERE s.id = $1 GROUP BY s.bundle_hash",
+        )
+        .bind(sweep)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        let c = Columns::new(TABLE, &row);
+        let kind = if c.int("tails")? == 1 {
+            EventKind::SweepBroadcast
+        } else {
+            EventKind::SweepReattached
+        };
+        let hash = c.text("bundle_hash")?;
+        let of = EventOf {
+            reference: Some(&hash),
+            data: Some(serde_json::json!({ "tail": tail.as_str() })),
+            ..EventOf::default()
+        };
+        self.event(kind, of, now).await
+    }
+
+    /// Records that the attachment `tail` of the sweep `bundle_hash` was
+    /// promoted by the zero-value bundle whose tail is `promotion`.
+    pub async fn record_promotion(
+        &mut self,
+        bundle_hash: &Hash,
+        tail: &Hash,
+        promotion: &Hash,
+        now: i64,
+    ) -> Result<()> {
+        let of = EventOf {
+            reference: Some(bundle_hash.as_str()),
+            data: Some(serde_json::json!({ "tail": tail.as_str(), "promotion": promotion.as_str() })),
+            ..EventOf::default()
+        };
+        self.event(EventKind::SweepPromoted, of, now).await
     }
 
     /// Marks a sweep confirmed through `tail` (recorded if new). The only
@@ -227,9 +269,23 @@ impl Tx {
             sweep_unconfirmed("sweep")
         );
         let row = sqlx::query(&sql).bind(sweep).fetch_optional(&mut *self.inner).await?;
-        if let Some(row) = row {
-            let hash: String = row.try_get("bundle_hash")?;
-            self.sweep_event(EventKind::SweepConfirmed, &hash, now).await?;
+        let Some(row) = row else { return Ok(()) };
+        let hash: String = row.try_get("bundle_hash")?;
+        let details = serde_json::json!({ "bundleHash": hash, "tail": tail.as_str() });
+        let of = EventOf {
+            reference: Some(&hash),
+            data: Some(serde_json::json!({ "tail": tail.as_str() })),
+            ..EventOf::default()
+        };
+        self.event(EventKind::SweepConfirmed, of, now).await?;
+        let paid =
+            sqlx::query("SELECT uuid, user_id, amount, payout_address FROM withdrawal WHERE sweep = $1 ORDER BY id")
+                .bind(sweep)
+                .fetch_all(&mut *self.inner)
+                .await?;
+        for row in &paid {
+            self.withdrawal_event(EventKind::WithdrawalConfirmed, row, Some(details.clone()), now)
+                .await?;
         }
         Ok(())
     }

@@ -14,11 +14,14 @@
 //! commits (or rolls back) with the change itself. A read transaction, or
 //! one begun outside `acting`, records no actor.
 
+use std::sync::Arc;
+
 use sqlx::{Any, Transaction};
+use tokio::sync::watch;
 
 use crate::audit::{self, Acting};
 use crate::codes::EventKind;
-use crate::events::EventOf;
+use crate::events::{EventOf, PendingEvent};
 use crate::{Backend, StoreError};
 
 /// A transaction on Hub's database.
@@ -27,23 +30,34 @@ pub struct Tx {
     backend: Backend,
     locking: bool,
     acting: Option<Acting>,
+    pub(crate) pending_events: Vec<PendingEvent>,
+    feed: Arc<watch::Sender<()>>,
 }
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 impl Tx {
     /// A transaction; a locking (write) one captures the current [`Acting`].
-    pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend, locking: bool) -> Self {
+    pub(crate) fn new(
+        inner: Transaction<'static, Any>,
+        backend: Backend,
+        locking: bool,
+        feed: Arc<watch::Sender<()>>,
+    ) -> Self {
         Self {
             inner,
             backend,
             locking,
             acting: if locking { audit::current() } else { None },
+            pending_events: Vec::new(),
+            feed,
         }
     }
 
     /// Makes every change of this transaction durable and visible; a write
-    /// transaction made on behalf of an actor first records the call.
+    /// transaction made on behalf of an actor first records the call. Its
+    /// events are written last, and feed readers are woken once they are
+    /// visible.
     pub async fn commit(mut self) -> Result<()> {
         if let Some(acting) = self.acting.clone() {
             let of = EventOf {
@@ -52,7 +66,11 @@ impl Tx {
             };
             self.event(EventKind::Call, of, audit::wall_clock_ms()).await?;
         }
+        let wrote_events = self.write_pending_events().await?;
         self.inner.commit().await?;
+        if wrote_events {
+            self.feed.send_replace(());
+        }
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use hub_protocol::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::codes::{AccountReason, Code};
+use crate::codes::{AccountReason, Code, EventKind};
+use crate::events::EventOf;
 use crate::rows::{AccountEntry, AccountEntryRow, UserRow};
 use crate::sql::{corrupt, placeholders, Columns, CASE_UPDATE_ROWS_MAX, INSERT_ROWS_MAX, IN_LIST_MAX};
 use crate::tx::{Result, Tx};
@@ -50,7 +51,14 @@ impl Tx {
             .bind(now)
             .fetch_optional(&mut *self.inner)
             .await?;
-        Ok(row.map(|r| r.try_get::<i64, _>("id")).transpose()?)
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.try_get("id")?;
+        let of = EventOf {
+            user_id: Some(id),
+            ..EventOf::default()
+        };
+        self.event(EventKind::UserCreated, of, now).await?;
+        Ok(Some(id))
     }
 
     /// A user by identifier.
@@ -88,7 +96,8 @@ impl Tx {
     }
 
     /// Appends user-account ledger rows, updates the cached balances and logs
-    /// events. The balance CHECK constraint refuses a negative result.
+    /// a `balance_changed` event per row (with its reason and the balance it
+    /// left). The balance CHECK constraint refuses a negative result.
     pub async fn add_account_entries(&mut self, entries: &[AccountEntry], now: i64) -> Result<()> {
         for chunk in entries.chunks(INSERT_ROWS_MAX) {
             let values = (0..chunk.len())
@@ -108,31 +117,35 @@ impl Tx {
             }
             query.execute(&mut *self.inner).await?;
         }
-        self.apply_balance_changes(entries).await?;
-        let actor = self.actor().map(str::to_string);
-        for chunk in entries.chunks(INSERT_ROWS_MAX) {
-            let values = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(5 * i + 1, 5)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("INSERT INTO events (kind, user_id, amount, occurred_at, actor) VALUES {values}");
-            let mut query = sqlx::query(&sql);
-            for e in chunk {
-                query = query
-                    .bind(e.reason.event_kind().as_str())
-                    .bind(e.user_id)
-                    .bind(e.amount.get())
-                    .bind(now)
-                    .bind(actor.clone());
-            }
-            query.execute(&mut *self.inner).await?;
+        let mut balances = self.apply_balance_changes(entries).await?;
+        // Each row's event carries the balance it left: walk the rows back
+        // from the balances the batch ended with.
+        let mut left = Vec::with_capacity(entries.len());
+        for e in entries.iter().rev() {
+            let balance = balances
+                .get_mut(&e.user_id)
+                .ok_or_else(|| corrupt("user_account", "balance", "a ledger row of an unknown user"))?;
+            left.push(*balance);
+            *balance = balance
+                .checked_sub(e.amount.get())
+                .ok_or_else(|| corrupt("user_account", "balance", "a change beyond the supply"))?;
+        }
+        for (e, balance) in entries.iter().zip(left.into_iter().rev()) {
+            let of = EventOf {
+                user_id: Some(e.user_id),
+                amount: e.amount.get(),
+                data: Some(serde_json::json!({ "reason": e.reason.code(), "balance": balance })),
+                ..EventOf::default()
+            };
+            self.event(EventKind::BalanceChanged, of, now).await?;
         }
         Ok(())
     }
 
     /// Adds each user's net change to the cached balance, one statement per
-    /// chunk (`balance + CASE id WHEN … THEN delta … END`).
-    async fn apply_balance_changes(&mut self, entries: &[AccountEntry]) -> Result<()> {
+    /// chunk (`balance + CASE id WHEN … THEN delta … END`); returns the
+    /// balances the changes left, by user.
+    async fn apply_balance_changes(&mut self, entries: &[AccountEntry]) -> Result<BTreeMap<i64, i64>> {
         let mut totals: BTreeMap<i64, Value> = BTreeMap::new();
         for e in entries {
             let total = totals.entry(e.user_id).or_default();
@@ -140,13 +153,16 @@ impl Tx {
                 .checked_add(e.amount)
                 .ok_or_else(|| corrupt("user_account", "balance", "a change beyond the supply"))?;
         }
-        let totals: Vec<(i64, Value)> = totals.into_iter().filter(|(_, delta)| delta.get() != 0).collect();
+        let totals: Vec<(i64, Value)> = totals.into_iter().collect();
+        let mut balances = BTreeMap::new();
         for chunk in totals.chunks(CASE_UPDATE_ROWS_MAX) {
             let cases: String = (0..chunk.len())
                 .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
                 .collect();
             let ids = placeholders(2 * chunk.len() + 1, chunk.len());
-            let sql = format!("UPDATE user_account SET balance = balance + CASE id{cases} END WHERE id IN ({ids})");
+            let sql = format!(
+                "UPDATE user_account SET balance = balance + CASE id{cases} END WHERE id IN ({ids}) RETURNING id, balance"
+            );
             let mut query = sqlx::query(&sql);
             for (user_id, delta) in chunk {
                 query = query.bind(*user_id).bind(delta.get());
@@ -154,9 +170,12 @@ impl Tx {
             for (user_id, _) in chunk {
                 query = query.bind(*user_id);
             }
-            query.execute(&mut *self.inner).await?;
+            for row in query.fetch_all(&mut *self.inner).await? {
+                let c = Columns::new("user_account", &row);
+                balances.insert(c.int("id")?, c.amount("balance")?.as_i64());
+            }
         }
-        Ok(())
+        Ok(balances)
     }
 
     /// Ledger rows of a user at or after `newer_than`, oldest first.

@@ -8,10 +8,10 @@
 use hub_protocol::Amount;
 use sqlx::any::AnyRow;
 
-use crate::codes::EventKind;
+use crate::codes::{AddressReason, Code, EventKind};
 use crate::events::EventOf;
 use crate::rows::WatchedAddress;
-use crate::sql::{deposit_address_swept, sweep_unconfirmed, Columns};
+use crate::sql::{corrupt, deposit_address_swept, sweep_unconfirmed, Columns};
 use crate::tx::{Result, Tx};
 
 fn watched(table: &'static str, r: &AnyRow) -> Result<WatchedAddress> {
@@ -27,13 +27,20 @@ fn watched(table: &'static str, r: &AnyRow) -> Result<WatchedAddress> {
 impl Tx {
     /// Up to `limit` swept deposit addresses with id greater than
     /// `after_id`, in id order (keyset pagination). Not those an abandoned
-    /// sweep gave to Hub: they are Hub addresses now, watched as such.
+    /// sweep gave to Hub: they are Hub addresses now, watched as such; nor
+    /// those whose sweep has not confirmed yet: until it does, the node
+    /// rightly shows the deposit still there.
     pub async fn swept_deposit_addresses(&mut self, after_id: i64, limit: i64) -> Result<Vec<WatchedAddress>> {
         let sql = format!(
             "SELECT a.id, a.address, a.balance, a.user_id FROM user_address a
              WHERE a.id > $1 AND {} AND NOT EXISTS (SELECT 1 FROM hub_address h WHERE h.address = a.address)
+               AND NOT EXISTS (
+                 SELECT 1 FROM user_address_balance b JOIN sweep s ON s.id = b.sweep
+                 WHERE b.user_address = a.id AND b.reason = {} AND {})
              ORDER BY a.id LIMIT $2",
-            deposit_address_swept("a")
+            deposit_address_swept("a"),
+            AddressReason::Sweep.code(),
+            sweep_unconfirmed("s")
         );
         let rows = sqlx::query(&sql)
             .bind(after_id)
@@ -69,9 +76,15 @@ impl Tx {
         kind: EventKind,
         address: &hub_protocol::Address,
     ) -> Result<Option<Amount>> {
+        let address = address.to_string();
+        if let Some(amount) = self.pending_event(kind, |pending, _| pending == Some(address.as_str())) {
+            return Ok(Some(
+                Amount::from_i64(amount).map_err(|e| corrupt("events", "amount", e))?,
+            ));
+        }
         let row = sqlx::query("SELECT amount FROM events WHERE kind = $1 AND address = $2 ORDER BY id DESC LIMIT 1")
             .bind(kind.as_str())
-            .bind(address.to_string())
+            .bind(address)
             .fetch_optional(&mut *self.inner)
             .await?;
         row.map(|r| Columns::new("events", &r).amount("amount")).transpose()
@@ -93,7 +106,7 @@ impl Tx {
             user_id: watched.user_id,
             address: Some(&address),
             amount: amount.as_i64(),
-            reference: None,
+            ..EventOf::default()
         };
         self.event(kind, of, now).await
     }

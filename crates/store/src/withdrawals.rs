@@ -49,6 +49,14 @@ impl Tx {
         .fetch_one(&mut *self.inner)
         .await?;
         let id: i64 = row.try_get("id")?;
+        let of = EventOf {
+            user_id: Some(w.user_id),
+            address: Some(w.payout_address.as_str()),
+            amount: w.amount.as_i64(),
+            reference: Some(w.uuid),
+            data: Some(serde_json::json!({ "tag": w.tag.as_str() })),
+        };
+        self.event(EventKind::WithdrawalRequested, of, now).await?;
         let entry = AccountEntry {
             user_id: w.user_id,
             amount: w.amount.debit(),
@@ -91,6 +99,8 @@ impl Tx {
             .fetch_optional(&mut *self.inner)
             .await?;
         let Some(row) = row else { return Ok(false) };
+        self.withdrawal_event(EventKind::WithdrawalCancelled, &row, None, now)
+            .await?;
         let withdrawal = withdrawal_row(&row)?;
         let entry = AccountEntry {
             user_id: withdrawal.user_id,
@@ -122,22 +132,18 @@ impl Tx {
     /// again, cancellable again; the user's reservation stays); returns
     /// their UUIDs.
     pub async fn release_withdrawals(&mut self, sweep: i64, now: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query("UPDATE withdrawal SET sweep = NULL WHERE sweep = $1 RETURNING uuid, user_id, amount")
-            .bind(sweep)
-            .fetch_all(&mut *self.inner)
-            .await?;
+        let rows = sqlx::query(
+            "UPDATE withdrawal SET sweep = NULL WHERE sweep = $1 RETURNING uuid, user_id, amount, payout_address",
+        )
+        .bind(sweep)
+        .fetch_all(&mut *self.inner)
+        .await?;
         let mut uuids = Vec::with_capacity(rows.len());
         for row in &rows {
-            let c = Columns::new("withdrawal", row);
-            let uuid = c.text("uuid")?;
-            let of = EventOf {
-                user_id: Some(c.int("user_id")?),
-                amount: c.amount("amount")?.as_i64(),
-                reference: Some(&uuid),
-                ..EventOf::default()
-            };
-            self.event(EventKind::WithdrawalReleased, of, now).await?;
-            uuids.push(uuid);
+            uuids.push(
+                self.withdrawal_event(EventKind::WithdrawalReleased, row, None, now)
+                    .await?,
+            );
         }
         uuids.sort();
         Ok(uuids)
@@ -145,18 +151,51 @@ impl Tx {
 
     /// Assigns withdrawals to a sweep; returns how many were still pending
     /// (a caller must abort unless all were).
-    pub async fn assign_withdrawals(&mut self, ids: &[i64], sweep: i64) -> Result<u64> {
+    pub async fn assign_withdrawals(&mut self, ids: &[i64], sweep: i64, now: i64) -> Result<u64> {
+        let row = sqlx::query("SELECT bundle_hash FROM sweep WHERE id = $1")
+            .bind(sweep)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        let details = serde_json::json!({ "bundleHash": Columns::new("sweep", &row).text("bundle_hash")? });
         let mut assigned = 0;
         for id in ids {
-            assigned += sqlx::query(
-                "UPDATE withdrawal SET sweep = $1 WHERE id = $2 AND sweep IS NULL AND cancelled_at IS NULL",
+            let row = sqlx::query(
+                "UPDATE withdrawal SET sweep = $1 WHERE id = $2 AND sweep IS NULL AND cancelled_at IS NULL
+                 RETURNING uuid, user_id, amount, payout_address",
             )
             .bind(sweep)
             .bind(*id)
-            .execute(&mut *self.inner)
-            .await?
-            .rows_affected();
+            .fetch_optional(&mut *self.inner)
+            .await?;
+            if let Some(row) = row {
+                self.withdrawal_event(EventKind::WithdrawalSwept, &row, Some(details.clone()), now)
+                    .await?;
+                assigned += 1;
+            }
         }
         Ok(assigned)
+    }
+
+    /// Logs `kind` for the withdrawal `row` (uuid, user_id, amount,
+    /// payout_address); returns its UUID.
+    pub(crate) async fn withdrawal_event(
+        &mut self,
+        kind: EventKind,
+        row: &AnyRow,
+        data: Option<serde_json::Value>,
+        now: i64,
+    ) -> Result<String> {
+        let c = Columns::new("withdrawal", row);
+        let uuid = c.text("uuid")?;
+        let address = c.address("payout_address")?;
+        let of = EventOf {
+            user_id: Some(c.int("user_id")?),
+            address: Some(address.as_str()),
+            amount: c.amount("amount")?.as_i64(),
+            reference: Some(&uuid),
+            data,
+        };
+        self.event(kind, of, now).await?;
+        Ok(uuid)
     }
 }

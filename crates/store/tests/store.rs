@@ -387,7 +387,7 @@ async fn each_committed_write_made_for_an_actor_records_it_once(db: Db) {
     tx.commit().await.unwrap();
     assert_eq!(store.read().await.unwrap().audit_events(100).await.unwrap(), vec![]);
     let logged = store.read().await.unwrap().event_count().await.unwrap();
-    assert_eq!(logged, 1, "the buy, without an actor");
+    assert_eq!(logged, 2, "the user created and the buy, without an actor");
 
     acting(as_actor("desk-1", "ProcessTransferBatch"), async {
         // Committed writes: each event carries the actor, then one call.
@@ -435,16 +435,16 @@ async fn each_committed_write_made_for_an_actor_records_it_once(db: Db) {
         [
             "desk-2 call UserWithdrawCancel - 0",
             "desk-1 call ProcessTransferBatch - 0",
-            "desk-1 buy - ada 1",
+            "desk-1 balance_changed - ada 1",
             "desk-1 call ProcessTransferBatch - 0",
             "desk-1 token_created ops - 0",
-            "desk-1 buy - ada 7",
+            "desk-1 balance_changed - ada 7",
         ],
         "newest first; one call per committed write transaction"
     );
     assert_eq!(store.read().await.unwrap().audit_events(2).await.unwrap().len(), 2);
     let logged = store.read().await.unwrap().event_count().await.unwrap();
-    assert_eq!(logged, 7, "the six audited and the first buy");
+    assert_eq!(logged, 8, "the six audited, the user created and the first buy");
     assert_eq!(
         store
             .read()

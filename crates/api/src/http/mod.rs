@@ -34,10 +34,14 @@
 //!
 //! Allowed origins get CORS answers (preflight included); a browser page
 //! from anywhere else can neither send a command nor read a reply.
+//!
+//! The REST API (`/v1/…`, see [`rest`]) shares the listener, the browser
+//! checks and the gate; its answers are its own (problem+json errors).
 
 mod args;
 mod dispatch;
 pub mod json;
+pub mod rest;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +54,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use hub_core::acting;
 use serde_json::Value;
@@ -82,18 +87,23 @@ pub struct HttpPolicy {
 }
 
 #[derive(Clone)]
-struct Served {
+pub(crate) struct Served {
     commands: Arc<dyn HubCommands>,
     gate: Arc<Gate>,
     policy: Arc<HttpPolicy>,
 }
 
-/// The router answering the command protocol on every path.
+/// The router: the REST API under `/v1` ([`rest`]), and the command
+/// protocol on every other path.
 pub fn http_router(commands: Arc<dyn HubCommands>, gate: Arc<Gate>, policy: HttpPolicy) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(policy.allowed_origins.clone()))
-        .allow_methods([Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([header::RETRY_AFTER]);
     let served = Served {
         commands,
@@ -101,6 +111,12 @@ pub fn http_router(commands: Arc<dyn HubCommands>, gate: Arc<Gate>, policy: Http
         policy: Arc::new(policy),
     };
     Router::new()
+        .route("/v1/events", get(rest::events::page))
+        .route("/v1/events/stream", get(rest::events::stream))
+        .route("/v1/webhooks", get(rest::webhooks::list).post(rest::webhooks::create))
+        .route("/v1/webhooks/{id}", delete(rest::webhooks::delete))
+        .route("/v1/webhooks/{id}/deliveries", get(rest::webhooks::deliveries))
+        .route("/v1/webhooks/{id}/redeliver", post(rest::webhooks::redeliver))
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
@@ -156,7 +172,7 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Whether the request says its body is JSON (parameters such as a charset allowed).
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

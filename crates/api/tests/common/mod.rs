@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use hub_api::{CommandFuture, HubCommands};
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, HubError, RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail,
-    SweepEvent, SweepQuery, Transfer, WithdrawRequest,
+    AccountEvent, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, HubError, RecoverFundsRequest,
+    SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo, WithdrawRequest,
 };
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// One call the fake received, with its arguments.
@@ -35,6 +35,7 @@ pub enum Call {
     RecoverFunds(RecoverFundsRequest),
     GetSeedForAddress(String, String),
     GetSeedForUuid(String),
+    Feed(u64, u32, Vec<String>),
 }
 
 /// Records calls and answers with scripted results; `fail_next` makes the
@@ -49,6 +50,9 @@ pub struct Fake {
     pub stats: Stats,
     pub owner: String,
     pub spent: bool,
+    /// The event feed, by id.
+    pub feed: Vec<FeedEvent>,
+    pub feed_changes: watch::Sender<()>,
 }
 
 impl Default for Fake {
@@ -66,6 +70,8 @@ impl Default for Fake {
             stats: Stats { total_balance: 4242 },
             owner: "owner".to_owned(),
             spent: true,
+            feed: Vec::new(),
+            feed_changes: watch::channel(()).0,
         }
     }
 }
@@ -198,6 +204,46 @@ impl HubCommands for Fake {
 
     fn get_seed_for_uuid<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, String> {
         self.answer(Call::GetSeedForUuid(uuid.to_owned()), "SEED".into())
+    }
+
+    fn feed<'a>(&'a self, after: u64, limit: u32, types: &'a [String]) -> CommandFuture<'a, Vec<FeedEvent>> {
+        let page = self
+            .feed
+            .iter()
+            .filter(|event| event.id > after)
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        self.answer(Call::Feed(after, limit, types.to_vec()), page)
+    }
+
+    fn feed_changes(&self) -> watch::Receiver<()> {
+        self.feed_changes.subscribe()
+    }
+
+    fn create_webhook<'a>(
+        &'a self,
+        _url: &'a str,
+        _types: &'a [String],
+        _description: &'a str,
+    ) -> CommandFuture<'a, CreatedWebhook> {
+        Box::pin(async { Err(HubError::Cancelled("webhooks are not scripted".into())) })
+    }
+
+    fn webhooks(&self) -> CommandFuture<'_, Vec<WebhookInfo>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn delete_webhook(&self, _id: i64) -> CommandFuture<'_, ()> {
+        Box::pin(async { Err(HubError::Cancelled("webhooks are not scripted".into())) })
+    }
+
+    fn webhook_deliveries(&self, _id: i64, _before: Option<i64>, _limit: u32) -> CommandFuture<'_, Vec<DeliveryRow>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn redeliver_webhook(&self, _id: i64, _after: u64) -> CommandFuture<'_, ()> {
+        Box::pin(async { Err(HubError::Cancelled("webhooks are not scripted".into())) })
     }
 }
 

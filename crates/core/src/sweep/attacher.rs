@@ -251,7 +251,13 @@ async fn act(
     }
     if let Decision::Promote(tail) = decision {
         match promote(hub, node, config, tail).await {
-            Ok(()) => return Ok(Action::Promoted),
+            Ok(promotion) => {
+                let mut tx = hub.store().begin().await?;
+                tx.record_promotion(&sweep.bundle_hash, &tail, &promotion, hub.now_ms())
+                    .await?;
+                tx.commit().await?;
+                return Ok(Action::Promoted);
+            }
             Err(e) => tracing::warn!(bundle = %sweep.bundle_hash, "promotion failed, reattaching: {e}"),
         }
     }
@@ -390,11 +396,17 @@ fn promotion_address() -> Address {
     Address::from_trytes(&format!("{:9<81}", "SOME9RANDOM9HUB9BEING9REATTACHED")).expect("valid trytes")
 }
 
-async fn promote(hub: &Hub, node: &Client, config: &AttachConfig, tail: Hash) -> Result<(), HubError> {
+/// Promotes `tail` with a zero-value bundle approving it; returns that
+/// bundle's tail.
+async fn promote(hub: &Hub, node: &Client, config: &AttachConfig, tail: Hash) -> Result<Hash, HubError> {
     let (trunk, branch) = node.get_transactions_to_approve(PROMOTION_DEPTH, Some(tail)).await?;
     let bundle = BundleBuilder::new(u64::try_from(hub.now_ms() / 1000).unwrap_or(0))
         .and_then(|b| b.output(Output::new(promotion_address(), 0)).build())
         .map_err(|e| HubError::internal(Cause::Bundle, e.to_string()))?;
     let attached = attach(hub, node, config, bundle.transactions().to_vec(), trunk, branch).await?;
-    publish(node, &attached).await
+    publish(node, &attached).await?;
+    attached
+        .first()
+        .map(Transaction::hash)
+        .ok_or_else(|| HubError::internal(Cause::Bundle, "promotion attachment returned no transaction"))
 }

@@ -59,7 +59,7 @@ pub(crate) async fn record_planned(tx: &mut Tx, plan: &PlannedSweep<'_>, now: i6
             .await?;
     }
     let ids: Vec<i64> = selection.withdrawals.iter().map(|w| w.id).collect();
-    let assigned = tx.assign_withdrawals(&ids, sweep).await?;
+    let assigned = tx.assign_withdrawals(&ids, sweep, now).await?;
     if usize::try_from(assigned).ok() != Some(ids.len()) {
         return Err(HubError::internal(
             Cause::Concurrent,
@@ -71,7 +71,8 @@ pub(crate) async fn record_planned(tx: &mut Tx, plan: &PlannedSweep<'_>, now: i6
         let owner = d
             .user_id
             .ok_or_else(|| HubError::broken_invariant("a deposit address without an owner in a sweep"))?;
-        tx.sweep_deposit_address(d.id, d.balance, sweep, now).await?;
+        tx.sweep_deposit_address(d.id, d.balance, (sweep, plan.hash), now)
+            .await?;
         credits.push(AccountEntry {
             user_id: owner,
             amount: d.balance.credit(),

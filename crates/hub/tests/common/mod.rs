@@ -165,6 +165,20 @@ pub async fn grpc_client(address: &str, token: &str) -> Grpc {
     HubClient::with_interceptor(channel, Bearer(bearer))
 }
 
+/// A client of `hub.v1.Events` at `address` (host:port, plaintext) using `token`.
+pub async fn events_client(
+    address: &str,
+    token: &str,
+) -> hub_api::proto::v1::events_client::EventsClient<InterceptedService<Channel, Bearer>> {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {token}").parse().expect("a token is ASCII");
+    hub_api::proto::v1::events_client::EventsClient::with_interceptor(channel, Bearer(bearer))
+}
+
 /// The development token a `hub serve` on embedded defaults wrote (its
 /// summary names the file).
 pub fn dev_token(running: &Running) -> String {
