@@ -26,8 +26,13 @@ pub trait HubCommands: Send + Sync + 'static {
     fn get_deposit_address<'a>(&'a self, user_id: &'a str, include_checksum: bool) -> CommandFuture<'a, String>;
     /// `GetUserHistory`: the user's account events at or after `newer_than_ms`.
     fn get_user_history<'a>(&'a self, user_id: &'a str, newer_than_ms: u64) -> CommandFuture<'a, Vec<AccountEvent>>;
-    /// `ProcessTransferBatch` (entries as given; no merging).
-    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()>;
+    /// `ProcessTransferBatch` (entries as given; no merging), settled once
+    /// per idempotency key.
+    fn process_transfer_batch<'a>(
+        &'a self,
+        transfers: &'a [Transfer],
+        idempotency_key: Option<&'a str>,
+    ) -> CommandFuture<'a, ()>;
     /// `GetStats`.
     fn get_stats(&self) -> CommandFuture<'_, Stats>;
     /// `GetAddressInfo`: the user owning a deposit address.
@@ -94,8 +99,12 @@ impl HubCommands for Hub {
         Box::pin(Hub::get_user_history(self, user_id, newer_than_ms))
     }
 
-    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()> {
-        Box::pin(Hub::process_transfer_batch(self, transfers))
+    fn process_transfer_batch<'a>(
+        &'a self,
+        transfers: &'a [Transfer],
+        idempotency_key: Option<&'a str>,
+    ) -> CommandFuture<'a, ()> {
+        Box::pin(Hub::process_transfer_batch_keyed(self, transfers, idempotency_key))
     }
 
     fn get_stats(&self) -> CommandFuture<'_, Stats> {

@@ -320,8 +320,9 @@ impl Hub for HubService {
         request: Request<pb::ProcessTransferBatchRequest>,
     ) -> Result<Response<pb::ProcessTransferBatchReply>, Status> {
         // gRPC passes entries through unmerged, as the original did (§2.3.7).
+        let request = request.into_inner();
+        let key = Some(request.idempotency_key.as_str()).filter(|k| !k.is_empty());
         let transfers: Vec<Transfer> = request
-            .into_inner()
             .transfers
             .into_iter()
             .map(|t| Transfer {
@@ -330,7 +331,7 @@ impl Hub for HubService {
             })
             .collect();
         self.commands
-            .process_transfer_batch(&transfers)
+            .process_transfer_batch(&transfers, key)
             .await
             .map_err(|e| error_status(&e))?;
         Ok(Response::new(pb::ProcessTransferBatchReply {}))

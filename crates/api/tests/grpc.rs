@@ -67,7 +67,10 @@ async fn successful_commands_pass_arguments_and_results() {
         },
     ];
     client
-        .process_transfer_batch(pb::ProcessTransferBatchRequest { transfers })
+        .process_transfer_batch(pb::ProcessTransferBatchRequest {
+            transfers,
+            idempotency_key: "batch-1".into(),
+        })
         .await
         .unwrap();
 
@@ -97,16 +100,19 @@ async fn successful_commands_pass_arguments_and_results() {
             Call::CreateUser("alice".into()),
             Call::GetBalance("alice".into()),
             Call::GetDepositAddress("alice".into(), true),
-            Call::ProcessTransferBatch(vec![
-                Transfer {
-                    user_id: "a".into(),
-                    amount: 5
-                },
-                Transfer {
-                    user_id: "a".into(),
-                    amount: -5
-                },
-            ]),
+            Call::ProcessTransferBatch(
+                vec![
+                    Transfer {
+                        user_id: "a".into(),
+                        amount: 5
+                    },
+                    Transfer {
+                        user_id: "a".into(),
+                        amount: -5
+                    },
+                ],
+                Some("batch-1".into())
+            ),
             Call::GetStats,
             Call::GetAddressInfo("X".into()),
             Call::WasAddressSpentFrom("Y".into(), true),

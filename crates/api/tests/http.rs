@@ -203,7 +203,7 @@ async fn body_limit_is_one_mebibyte() {
     assert!(body.len() > 10_000);
     hub.expect(&body, "{}").await;
     match hub.fake.take_calls().as_slice() {
-        [Call::ProcessTransferBatch(transfers)] => assert_eq!(transfers.len(), 1000),
+        [Call::ProcessTransferBatch(transfers, None)] => assert_eq!(transfers.len(), 1000),
         other => panic!("{other:?}"),
     }
 
@@ -451,22 +451,25 @@ async fn transfer_batches_merge_users_with_checked_sums() {
     assert_eq!(
         hub.fake.take_calls(),
         vec![
-            Call::ProcessTransferBatch(vec![
-                // +5 and −5 merge into a zero transfer, which the command must see.
-                Transfer {
-                    user_id: "a".into(),
-                    amount: 0
-                },
-                Transfer {
-                    user_id: "b".into(),
-                    amount: -5
-                },
-                Transfer {
-                    user_id: "c".into(),
-                    amount: 5
-                },
-            ]),
-            Call::ProcessTransferBatch(Vec::new()),
+            Call::ProcessTransferBatch(
+                vec![
+                    // +5 and −5 merge into a zero transfer, which the command must see.
+                    Transfer {
+                        user_id: "a".into(),
+                        amount: 0
+                    },
+                    Transfer {
+                        user_id: "b".into(),
+                        amount: -5
+                    },
+                    Transfer {
+                        user_id: "c".into(),
+                        amount: 5
+                    },
+                ],
+                None
+            ),
+            Call::ProcessTransferBatch(Vec::new(), None),
         ]
     );
 
@@ -479,10 +482,13 @@ async fn transfer_batches_merge_users_with_checked_sums() {
     .await;
     assert_eq!(
         hub.fake.take_calls(),
-        vec![Call::ProcessTransferBatch(vec![Transfer {
-            user_id: "a".into(),
-            amount: 0
-        }])]
+        vec![Call::ProcessTransferBatch(
+            vec![Transfer {
+                user_id: "a".into(),
+                amount: 0
+            }],
+            None
+        )]
     );
 
     // A sum beyond i64 is an error, never a wrap, and never reaches the command.

@@ -5,7 +5,8 @@
 //! ```
 //!
 //! - `ProcessTransferBatch` transfers/s with 1 000-entry batches, on SQLite
-//!   and on PostgreSQL (`HUB_TEST_POSTGRES_URL`, default the local server);
+//!   and on PostgreSQL (`HUB_TEST_POSTGRES_URL`, default the local server),
+//!   and what the event feed's rows cost of it;
 //! - `GetDepositAddress` latency p50/p99 with the address pool warm, and
 //!   address derivations/s with the default Argon2 parameters;
 //! - one deposit-monitor pass over 100 000 unswept addresses: wall time and
@@ -100,8 +101,43 @@ async fn transfer_batches(node: &Client, backend: &str, batches: usize) {
         (batches * 1000) as f64 / elapsed.as_secs_f64(),
         ms(elapsed) / batches as f64
     );
+    let events = event_rows_alone(&url, backend, batches).await;
+    println!(
+        "  of which the event feed: {:.1} ms per batch ({:.0} %): its 1 001 rows written alone, as the store writes them",
+        ms(events) / batches as f64,
+        100.0 * events.as_secs_f64() / elapsed.as_secs_f64()
+    );
     hub.store().close().await;
     db.remove().await;
+}
+
+/// The time `batches` transactions take that write only what a 1 000-entry
+/// batch adds to the event log: 1 001 rows (one `balance_changed` per
+/// transfer, one `transfer_batch_processed`) in the store's 500-row
+/// statements, under the store's ordering lock on PostgreSQL.
+async fn event_rows_alone(url: &str, backend: &str, batches: usize) -> Duration {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let row = "('balance_changed', 1, NULL, -5, NULL, '{\"reason\":4,\"balance\":999995}', 1, 'bench')";
+    let chunk = |rows: usize| {
+        format!(
+            "INSERT INTO events (kind, user_id, address, amount, reference, data, occurred_at, actor) VALUES {}",
+            vec![row; rows].join(", ")
+        )
+    };
+    let (full, last) = (chunk(500), chunk(1));
+    let started = Instant::now();
+    for _ in 0..batches {
+        let mut tx = conn.begin().await.unwrap();
+        if backend == "postgres" {
+            tx.execute("SELECT pg_advisory_xact_lock(1)").await.unwrap();
+        }
+        for statement in [&full, &full, &last] {
+            tx.execute(statement.as_str()).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    started.elapsed()
 }
 
 async fn deposit_addresses(node: &Client, backend: &str, calls: usize) {

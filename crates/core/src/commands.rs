@@ -221,7 +221,26 @@ impl Hub {
     /// balance goes negative; then writes one BUY or SELL row per entry
     /// and logs the batch (`transfer_batch.processed`). The
     /// users' rows stay locked from the check to the commit.
+    ///
+    /// Without an idempotency key; see [`Hub::process_transfer_batch_keyed`].
     pub async fn process_transfer_batch(&self, transfers: &[Transfer]) -> Result<(), HubError> {
+        self.process_transfer_batch_keyed(transfers, None).await
+    }
+
+    /// `ProcessTransferBatch` with an optional idempotency key: the key is
+    /// claimed in the transaction that settles the batch:
+    /// a retry with the same key and the same transfers (in order) succeeds
+    /// without settling anything again, also when both arrive at once; the
+    /// same key with other transfers is refused. A batch that fails leaves
+    /// its key unused.
+    pub async fn process_transfer_batch_keyed(
+        &self,
+        transfers: &[Transfer],
+        idempotency_key: Option<&str>,
+    ) -> Result<(), HubError> {
+        if let Some(key) = idempotency_key {
+            crate::withdrawals::check_idempotency_key(key)?;
+        }
         if transfers.is_empty() {
             return Ok(());
         }
@@ -238,6 +257,22 @@ impl Hub {
         identifiers.sort();
         identifiers.dedup();
         let mut tx = self.store.begin().await?;
+        if let Some(key) = idempotency_key {
+            let request_hash = batch_hash(transfers);
+            if let Some(first) = tx
+                .claim_batch_key(key, &request_hash, transfers.len(), self.now_ms())
+                .await?
+            {
+                return if first == request_hash {
+                    Ok(())
+                } else {
+                    Err(HubError::InvalidArgument {
+                        field: "idempotencyKey",
+                        rule: "idempotencyKey was already used for a different transfer batch".into(),
+                    })
+                };
+            }
+        }
         let users = tx.lock_users(&identifiers).await?;
         if users.len() != identifiers.len() {
             return Err(HubError::UserDoesNotExist);
@@ -297,7 +332,8 @@ impl Hub {
             .map_err(|e| HubError::BatchInconsistent(e.for_field("amount").to_string()))?;
         let now = self.now_ms();
         tx.add_account_entries(&entries, now).await?;
-        tx.log_transfer_batch(transfers.len(), volume, now).await?;
+        tx.log_transfer_batch(transfers.len(), volume, idempotency_key, now)
+            .await?;
         Ok(tx.commit().await?)
     }
 
@@ -386,4 +422,17 @@ impl Hub {
         );
         Ok(events)
     }
+}
+
+/// The SHA-256 (hex) of a transfer batch's entries, in order: what an
+/// idempotency key is bound to.
+fn batch_hash(transfers: &[Transfer]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for t in transfers {
+        hasher.update(t.user_id.as_bytes());
+        hasher.update([0]);
+        hasher.update(t.amount.to_le_bytes());
+    }
+    hex::encode(hasher.finalize())
 }

@@ -56,12 +56,7 @@ impl Hub {
         let payout = parse_payout_address("payoutAddress", &request.payout_address, request.validate_checksum)?;
         let tag = Tag::from_trytes_padded(&request.tag).map_err(|e| HubError::argument("tag", e))?;
         if let Some(key) = &request.idempotency_key {
-            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || key.chars().any(char::is_control) {
-                return Err(HubError::InvalidArgument {
-                    field: "idempotencyKey",
-                    rule: format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable characters"),
-                });
-            }
+            check_idempotency_key(key)?;
         }
 
         // Read-only checks first, so the node is asked without holding a write lock.
@@ -145,6 +140,18 @@ enum Prior {
     Retry(String),
     /// A new request by this user, whose balance covers it.
     New(hub_store::UserRow),
+}
+
+/// A client's idempotency key (a withdrawal's, a transfer batch's): 1 to
+/// [`MAX_IDEMPOTENCY_KEY_CHARS`] printable characters.
+pub(crate) fn check_idempotency_key(key: &str) -> Result<(), HubError> {
+    if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || key.chars().any(char::is_control) {
+        return Err(HubError::InvalidArgument {
+            field: "idempotencyKey",
+            rule: format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable characters"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks the user, a reused idempotency key and the balance, in that order.

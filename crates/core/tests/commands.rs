@@ -196,6 +196,79 @@ async fn transfer_batches(db: Db) {
 }
 on_both_databases!(transfer_batches_test, transfer_batches);
 
+/// A batch sent with an idempotency key settles once: retried one after the
+/// other or sent several times at once, the same key and transfers succeed
+/// and move the money once; the same key with other transfers is refused;
+/// a batch that failed leaves its key unused.
+async fn transfer_batches_settle_once_per_key(db: Db) {
+    let ctx = start(db).await;
+    let hub = &ctx.hub;
+    for u in ["a", "b"] {
+        hub.create_user(u).await.unwrap();
+    }
+    ctx.sql(
+        "INSERT INTO user_account_balance (user_id, amount, reason, occured_at) SELECT id, 100, 1, 0 FROM user_account",
+    )
+    .await;
+    ctx.sql("UPDATE user_account SET balance = 100").await;
+    let batch = [t("a", -10), t("b", 10)];
+    for _ in 0..2 {
+        hub.process_transfer_batch_keyed(&batch, Some("trade-1")).await.unwrap();
+    }
+    let at_once: Vec<_> = (0..6)
+        .map(|_| {
+            let hub = ctx.hub.clone();
+            tokio::spawn(async move {
+                hub.process_transfer_batch_keyed(&[t("a", -5), t("b", 5)], Some("trade-2"))
+                    .await
+            })
+        })
+        .collect();
+    for sent in at_once {
+        sent.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        hub.get_balance("a").await.unwrap().available,
+        85,
+        "each key settled once"
+    );
+    assert_eq!(hub.get_balance("b").await.unwrap().available, 115);
+    assert!(matches!(
+        hub.process_transfer_batch_keyed(&[t("a", -1), t("b", 1)], Some("trade-1"))
+            .await,
+        Err(HubError::InvalidArgument {
+            field: "idempotencyKey",
+            ..
+        })
+    ));
+    assert!(matches!(
+        hub.process_transfer_batch_keyed(&[t("a", -1000), t("b", 1000)], Some("trade-3"))
+            .await,
+        Err(HubError::BatchInconsistent(_))
+    ));
+    hub.process_transfer_batch_keyed(&[t("a", -1), t("b", 1)], Some("trade-3"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        hub.process_transfer_batch_keyed(&batch, Some("")).await,
+        Err(HubError::InvalidArgument {
+            field: "idempotencyKey",
+            ..
+        })
+    ));
+    assert_eq!(hub.get_balance("a").await.unwrap().available, 84);
+    let settled = ctx
+        .strings("SELECT idempotency_key FROM transfer_batch ORDER BY id")
+        .await;
+    assert_eq!(settled, ["trade-1", "trade-2", "trade-3"]);
+    assert!(ctx.mismatches().await.is_empty());
+    ctx.finish().await;
+}
+on_both_databases!(
+    transfer_batches_settle_once_per_key_test,
+    transfer_batches_settle_once_per_key
+);
+
 /// Several clients send random two-entry batches at once; returns how many applied.
 async fn random_interleaving(db: Db, seed: u64, clients: u64, rounds: usize) -> usize {
     let ctx = start(db).await;

@@ -123,7 +123,7 @@ async fn grpc_call(address: &str, scope: &str, token: Option<&str>) -> Code {
             .await
             .map(|_| ()),
         "trade" => client
-            .process_transfer_batch(with(pb::ProcessTransferBatchRequest { transfers: vec![] }, token))
+            .process_transfer_batch(with(pb::ProcessTransferBatchRequest::default(), token))
             .await
             .map(|_| ()),
         "withdraw" => client

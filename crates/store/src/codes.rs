@@ -399,9 +399,9 @@ impl EventKind {
     /// What `events.reference` holds for this kind, as the feed names it.
     pub fn reference_name(self) -> &'static str {
         match self {
+            Self::TransferBatchProcessed => "idempotencyKey",
             Self::UserCreated
             | Self::BalanceChanged
-            | Self::TransferBatchProcessed
             | Self::ColdStorageMarked
             | Self::ColdStorageUnmarked
             | Self::ColdStorageSeedExported

@@ -216,11 +216,18 @@ impl Tx {
             .collect()
     }
 
-    /// Logs a settled transfer batch: how many transfers, and the volume
-    /// (the sum of its credits).
-    pub async fn log_transfer_batch(&mut self, transfers: usize, volume: Amount, now: i64) -> Result<()> {
+    /// Logs a settled transfer batch: how many transfers, the volume (the
+    /// sum of its credits) and its idempotency key, if it had one.
+    pub async fn log_transfer_batch(
+        &mut self,
+        transfers: usize,
+        volume: Amount,
+        idempotency_key: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
         let of = EventOf {
             amount: volume.as_i64(),
+            reference: idempotency_key,
             data: Some(serde_json::json!({ "transfers": transfers })),
             ..EventOf::default()
         };

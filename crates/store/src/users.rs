@@ -203,6 +203,39 @@ impl Tx {
         rows.iter().map(account_entry_row).collect()
     }
 
+    /// Claims an idempotency key for a transfer batch whose transfers hash
+    /// to `request_hash`: `None` if this transaction claimed it (it is
+    /// released if the transaction rolls back), else the hash of the batch
+    /// that used it first. A concurrent claim of the same key waits for the
+    /// first to commit or roll back.
+    pub async fn claim_batch_key(
+        &mut self,
+        key: &str,
+        request_hash: &str,
+        transfers: usize,
+        now: i64,
+    ) -> Result<Option<String>> {
+        let claimed = sqlx::query(
+            "INSERT INTO transfer_batch (idempotency_key, request_hash, transfers, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(request_hash)
+        .bind(i64::try_from(transfers).unwrap_or(i64::MAX))
+        .bind(now)
+        .execute(&mut *self.inner)
+        .await?
+        .rows_affected();
+        if claimed == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT request_hash FROM transfer_batch WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok(Some(Columns::new("transfer_batch", &row).text("request_hash")?))
+    }
+
     /// Σ of all users' balances.
     pub async fn total_balance(&mut self) -> Result<hub_protocol::Amount> {
         let row = sqlx::query("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS total FROM user_account")

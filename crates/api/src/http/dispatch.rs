@@ -56,7 +56,8 @@ async fn execute(commands: &dyn HubCommands, command: Command, args: &Args<'_>) 
         }
         Command::ProcessTransferBatch => {
             let transfers = args.merged_transfers()?;
-            commands.process_transfer_batch(&transfers).await?;
+            let key = args.optional_text("idempotencyKey")?.filter(|k| !k.is_empty());
+            commands.process_transfer_batch(&transfers, key.as_deref()).await?;
             LegacyObject::new()
         }
         Command::BalanceSubscription => {

@@ -20,7 +20,7 @@ pub enum Call {
     GetBalance(String),
     GetDepositAddress(String, bool),
     GetUserHistory(String, u64),
-    ProcessTransferBatch(Vec<Transfer>),
+    ProcessTransferBatch(Vec<Transfer>, Option<String>),
     GetStats,
     GetAddressInfo(String),
     WasAddressSpentFrom(String, bool),
@@ -126,8 +126,15 @@ impl HubCommands for Fake {
         )
     }
 
-    fn process_transfer_batch<'a>(&'a self, transfers: &'a [Transfer]) -> CommandFuture<'a, ()> {
-        self.answer(Call::ProcessTransferBatch(transfers.to_vec()), ())
+    fn process_transfer_batch<'a>(
+        &'a self,
+        transfers: &'a [Transfer],
+        idempotency_key: Option<&'a str>,
+    ) -> CommandFuture<'a, ()> {
+        self.answer(
+            Call::ProcessTransferBatch(transfers.to_vec(), idempotency_key.map(str::to_owned)),
+            (),
+        )
     }
 
     fn get_stats(&self) -> CommandFuture<'_, Stats> {

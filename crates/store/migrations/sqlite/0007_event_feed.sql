@@ -47,3 +47,14 @@ CREATE TABLE webhook_delivery (
     next_retry_at BIGINT NULL
 );
 CREATE INDEX webhook_delivery_by_webhook ON webhook_delivery(webhook_id, id);
+
+-- Transfer batches sent with an idempotency key: a retry with the same key
+-- and the same transfers is answered as the first was and settles nothing
+-- again; the key is claimed in the transaction that settles the batch.
+CREATE TABLE transfer_batch (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key VARCHAR(64) NOT NULL UNIQUE,
+    request_hash VARCHAR(64) NOT NULL,
+    transfers BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
