@@ -8,8 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, Hub, HubError, RecoverFundsRequest,
-    SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo, WithdrawRequest,
+    AccountEvent, Answer, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, Hub, HubError, Page,
+    RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo,
+    WithdrawRequest, WithdrawalView,
 };
 use tokio::sync::watch;
 
@@ -80,6 +81,26 @@ pub trait HubCommands: Send + Sync + 'static {
     fn webhook_deliveries(&self, id: i64, before: Option<i64>, limit: u32) -> CommandFuture<'_, Vec<DeliveryRow>>;
     /// Delivers a webhook endpoint's events after `after` again.
     fn redeliver_webhook(&self, id: i64, after: u64) -> CommandFuture<'_, ()>;
+    /// A withdrawal and where it is.
+    fn withdrawal_view<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, WithdrawalView>;
+    /// A page of a user's history.
+    fn user_history_page<'a>(
+        &'a self,
+        user_id: &'a str,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> CommandFuture<'a, Page<AccountEvent>>;
+    /// A page of the sweeps.
+    fn sweeps_page(&self, cursor: Option<i64>, limit: u32) -> CommandFuture<'_, Page<SweepEvent>>;
+    /// The answer kept for an idempotency key.
+    fn recall_answer<'a>(&'a self, key: &'a str, operation: &'a str) -> CommandFuture<'a, Option<Answer>>;
+    /// Keeps an answer for an idempotency key; the first kept if another was.
+    fn remember_answer<'a>(
+        &'a self,
+        key: &'a str,
+        operation: &'a str,
+        answer: &'a Answer,
+    ) -> CommandFuture<'a, Option<Answer>>;
 }
 
 impl HubCommands for Hub {
@@ -194,5 +215,35 @@ impl HubCommands for Hub {
 
     fn redeliver_webhook(&self, id: i64, after: u64) -> CommandFuture<'_, ()> {
         Box::pin(Hub::redeliver_webhook(self, id, after))
+    }
+
+    fn withdrawal_view<'a>(&'a self, uuid: &'a str) -> CommandFuture<'a, WithdrawalView> {
+        Box::pin(Hub::withdrawal_view(self, uuid))
+    }
+
+    fn user_history_page<'a>(
+        &'a self,
+        user_id: &'a str,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> CommandFuture<'a, Page<AccountEvent>> {
+        Box::pin(Hub::user_history_page(self, user_id, cursor, limit))
+    }
+
+    fn sweeps_page(&self, cursor: Option<i64>, limit: u32) -> CommandFuture<'_, Page<SweepEvent>> {
+        Box::pin(Hub::sweeps_page(self, cursor, limit))
+    }
+
+    fn recall_answer<'a>(&'a self, key: &'a str, operation: &'a str) -> CommandFuture<'a, Option<Answer>> {
+        Box::pin(Hub::recall_answer(self, key, operation))
+    }
+
+    fn remember_answer<'a>(
+        &'a self,
+        key: &'a str,
+        operation: &'a str,
+        answer: &'a Answer,
+    ) -> CommandFuture<'a, Option<Answer>> {
+        Box::pin(Hub::remember_answer(self, key, operation, answer))
     }
 }

@@ -45,7 +45,7 @@ fn since(newer_than_ms: u64) -> i64 {
     i64::try_from(newer_than_ms).unwrap_or(i64::MAX)
 }
 
-fn account_event(row: AccountEntryRow) -> AccountEvent {
+pub(crate) fn account_event(row: AccountEntryRow) -> AccountEvent {
     let kind = row.reason;
     let hash_if = |wanted: bool| match (&row.sweep_bundle_hash, wanted) {
         (Some(hash), true) => hash.to_string(),
@@ -266,10 +266,7 @@ impl Hub {
                 return if first == request_hash {
                     Ok(())
                 } else {
-                    Err(HubError::InvalidArgument {
-                        field: "idempotencyKey",
-                        rule: "idempotencyKey was already used for a different transfer batch".into(),
-                    })
+                    Err(HubError::IdempotencyKeyReused("a different transfer batch".into()))
                 };
             }
         }

@@ -65,6 +65,9 @@ pub enum HubError {
     MissingArgument(&'static str),
     /// An argument breaks a rule not covered by a specific code (original: UNKNOWN_ERROR).
     InvalidArgument { field: &'static str, rule: String },
+    /// An idempotency key already used for another request (what, in
+    /// short); original: UNKNOWN_ERROR.
+    IdempotencyKeyReused(String),
     /// Disabled, or the thing asked about does not exist (original: CANCELLED).
     Cancelled(String),
     /// The user id is taken.
@@ -152,9 +155,10 @@ impl HubError {
     /// The `hub.rpc.ErrorCode` to report.
     pub fn code(&self) -> ErrorCode {
         match self {
-            HubError::MissingArgument(_) | HubError::InvalidArgument { .. } | HubError::Cancelled(_) => {
-                ErrorCode::Unknown
-            }
+            HubError::MissingArgument(_)
+            | HubError::InvalidArgument { .. }
+            | HubError::IdempotencyKeyReused(_)
+            | HubError::Cancelled(_) => ErrorCode::Unknown,
             HubError::Internal(_) => ErrorCode::Unknown,
             HubError::UserExists => ErrorCode::UserExists,
             HubError::UserDoesNotExist => ErrorCode::UserDoesNotExist,
@@ -206,7 +210,9 @@ impl HubError {
             HubError::WrongUserAddress => "Wrong user address",
             HubError::AddressBalanceZero => "Address balance is zero",
             HubError::AddressNotKnownToNode => "Address is not known to node",
-            HubError::InvalidArgument { .. } | HubError::Internal(_) => "Unknown error",
+            HubError::InvalidArgument { .. } | HubError::IdempotencyKeyReused(_) | HubError::Internal(_) => {
+                "Unknown error"
+            }
         }
     }
 
@@ -254,6 +260,7 @@ impl fmt::Display for HubError {
         match self {
             HubError::MissingArgument(field) => write!(f, "missing argument: {field}"),
             HubError::InvalidArgument { rule, .. } => f.write_str(rule),
+            HubError::IdempotencyKeyReused(what) => write!(f, "idempotencyKey was already used for {what}"),
             HubError::Cancelled(why) => write!(f, "cancelled: {why}"),
             HubError::BatchInvalid(why) | HubError::BatchInconsistent(why) => {
                 write!(f, "{}: {why}", self.legacy_text())

@@ -9,6 +9,7 @@
 //! `core` decides; `store` and `node` only do what they are told.
 
 pub mod access;
+mod answers;
 pub mod clock;
 pub mod cold;
 mod commands;
@@ -26,12 +27,14 @@ mod spends;
 pub mod sweep;
 mod sweeps;
 pub mod tangle;
+pub mod views;
 pub mod webhooks;
 mod withdrawals;
 
 use std::sync::Arc;
 
 pub use access::{Access, AuthFailure, NewToken, Principal, TokenInfo};
+pub use answers::Answer;
 pub use clock::{Clock, SystemClock};
 pub use cold::ColdAddress;
 pub use error::{Cause, ErrorCode, HubError};
@@ -40,6 +43,7 @@ pub use model::*;
 pub use sensitive::{AuthKey, SensitiveConfig};
 pub use sweep::abandon::{AbandonError, Abandoned};
 pub use sweep::{attacher, sweeper};
+pub use views::{Page, WithdrawalStatus, WithdrawalView};
 pub use webhooks::{CreatedWebhook, WebhookInfo, WebhookPolicy};
 pub use withdrawals::parse_withdrawal_uuid;
 

@@ -11,7 +11,7 @@ use crate::sweep::sweep_transactions;
 use crate::{Hub, HubError};
 
 impl Hub {
-    async fn sweep_event(&self, sweep: SweepRow) -> Result<SweepEvent, HubError> {
+    pub(crate) async fn sweep_event(&self, sweep: SweepRow) -> Result<SweepEvent, HubError> {
         let withdrawal_uuids = self.store.read().await?.sweep_withdrawal_uuids(sweep.id).await?;
         Ok(SweepEvent {
             bundle_hash: sweep.bundle_hash.to_string(),

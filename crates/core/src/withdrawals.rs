@@ -185,10 +185,7 @@ fn same_request(
     if existing.amount == amount && existing.payout_address == *payout && existing.tag == *tag {
         Ok(existing.uuid.clone())
     } else {
-        Err(HubError::InvalidArgument {
-            field: "idempotencyKey",
-            rule: "idempotencyKey was already used for a different withdrawal".into(),
-        })
+        Err(HubError::IdempotencyKeyReused("a different withdrawal".into()))
     }
 }
 

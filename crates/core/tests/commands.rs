@@ -236,10 +236,7 @@ async fn transfer_batches_settle_once_per_key(db: Db) {
     assert!(matches!(
         hub.process_transfer_batch_keyed(&[t("a", -1), t("b", 1)], Some("trade-1"))
             .await,
-        Err(HubError::InvalidArgument {
-            field: "idempotencyKey",
-            ..
-        })
+        Err(HubError::IdempotencyKeyReused(_))
     ));
     assert!(matches!(
         hub.process_transfer_batch_keyed(&[t("a", -1000), t("b", 1000)], Some("trade-3"))

@@ -267,10 +267,7 @@ async fn retries_with_an_idempotency_key_make_one_withdrawal(db: Db) {
     };
     assert!(matches!(
         ctx.hub.user_withdraw(&different).await,
-        Err(HubError::InvalidArgument {
-            field: "idempotencyKey",
-            ..
-        })
+        Err(HubError::IdempotencyKeyReused(_))
     ));
     // Concurrent retries still make one withdrawal.
     let mut tasks = Vec::new();

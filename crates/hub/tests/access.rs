@@ -240,9 +240,14 @@ async fn every_command_against_every_credential(db: Db) {
     let database = test_db.url.clone();
     let tokens = Tokens::create(&data, &database).await;
     let running = start(
-        hub()
-            .args(quick_serve_args(&data))
-            .args(["--database", &database, "--sweep-interval-ms", "0"]),
+        hub().args(quick_serve_args(&data)).args([
+            "--database",
+            &database,
+            "--sweep-interval-ms",
+            "0",
+            "--node-check-interval-ms",
+            "0",
+        ]),
         "Ctrl-C",
     )
     .expect("hub serve starts");

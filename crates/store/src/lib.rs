@@ -21,6 +21,7 @@
 //! with `synchronous = FULL`; a PostgreSQL server with
 //! `synchronous_commit = off` is refused at connect ([`Store::durability`]).
 
+mod answers;
 mod audit;
 mod checks;
 mod codes;

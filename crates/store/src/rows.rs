@@ -456,3 +456,16 @@ pub struct DeliveryRow {
     /// When the next attempt is due, if this one failed.
     pub next_retry_at: Option<i64>,
 }
+
+/// What the REST API answered to an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRow {
+    /// SHA-256 (hex) of the request body it answered.
+    pub request_hash: String,
+    /// Its HTTP status.
+    pub status: i64,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Its body.
+    pub body: String,
+}

@@ -301,6 +301,21 @@ impl Tx {
         rows.iter().map(sweep_row).collect()
     }
 
+    /// Up to `limit` sweeps with ids above `after_id`, by id (keyset
+    /// pagination); not the abandoned ones, which moved nothing.
+    pub async fn sweeps_page(&mut self, after_id: i64, limit: i64) -> Result<Vec<SweepRow>> {
+        let sql = format!(
+            "SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.id > $1 AND s.state <> '{}' ORDER BY s.id LIMIT $2",
+            SweepState::Abandoned.as_str()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter().map(sweep_row).collect()
+    }
+
     /// A sweep by bundle hash.
     pub async fn sweep_by_hash(&mut self, bundle_hash: &Hash) -> Result<Option<SweepRow>> {
         let sql = format!("SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.bundle_hash = $1");

@@ -178,6 +178,44 @@ impl Tx {
         Ok(balances)
     }
 
+    /// The identifier of the user with internal id `id`.
+    pub async fn user_identifier(&mut self, id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT identifier FROM user_account WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| Columns::new("user_account", &r).text("identifier"))
+            .transpose()
+    }
+
+    /// Up to `limit` ledger rows of a user with ids above `after_id`, by
+    /// id, each with its id (keyset pagination).
+    pub async fn account_history_page(
+        &mut self,
+        user_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, AccountEntryRow)>> {
+        let sql = format!(
+            "SELECT b.id AS entry_id, {} WHERE b.user_id = $1 AND b.id > $2 ORDER BY b.id LIMIT $3",
+            ENTRY_SELECT.trim_start_matches("SELECT ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Columns::new("user_account_balance", r).int("entry_id")?,
+                    account_entry_row(r)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Ledger rows of a user at or after `newer_than`, oldest first.
     pub async fn account_history(&mut self, user_id: i64, newer_than: i64) -> Result<Vec<AccountEntryRow>> {
         let sql = format!("{ENTRY_SELECT} WHERE b.user_id = $1 AND b.occured_at >= $2 ORDER BY b.id");

@@ -103,6 +103,7 @@ pub fn http_router(commands: Arc<dyn HubCommands>, gate: Arc<Gate>, policy: Http
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::HeaderName::from_static("last-event-id"),
+            header::HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([header::RETRY_AFTER]);
     let served = Served {
@@ -111,6 +112,22 @@ pub fn http_router(commands: Arc<dyn HubCommands>, gate: Arc<Gate>, policy: Http
         policy: Arc::new(policy),
     };
     Router::new()
+        .route("/v1/openapi.json", get(rest::openapi::serve))
+        .route("/v1/users", post(rest::users::create))
+        .route("/v1/users/{userId}", get(rest::users::get))
+        .route(
+            "/v1/users/{userId}/deposit-addresses",
+            post(rest::users::new_deposit_address),
+        )
+        .route("/v1/users/{userId}/history", get(rest::users::history))
+        .route("/v1/transfer-batches", post(rest::money::settle_batch))
+        .route("/v1/withdrawals", post(rest::money::request))
+        .route("/v1/withdrawals/{uuid}", get(rest::money::get))
+        .route("/v1/withdrawals/{uuid}/cancel", post(rest::money::cancel))
+        .route("/v1/sweeps", get(rest::chain::list))
+        .route("/v1/sweeps/{bundleHash}", get(rest::chain::get))
+        .route("/v1/addresses/{address}", get(rest::chain::address))
+        .route("/v1/stats", get(rest::chain::stats))
         .route("/v1/events", get(rest::events::page))
         .route("/v1/events/stream", get(rest::events::stream))
         .route("/v1/webhooks", get(rest::webhooks::list).post(rest::webhooks::create))

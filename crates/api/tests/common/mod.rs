@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use hub_api::{CommandFuture, HubCommands};
 use hub_core::{
-    AccountEvent, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, HubError, RecoverFundsRequest,
-    SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo, WithdrawRequest,
+    AccountEvent, Answer, Balance, BalanceEvent, CreatedWebhook, DeliveryRow, FeedEvent, HubError, Page,
+    RecoverFundsRequest, SignBundleRequest, Stats, SweepDetail, SweepEvent, SweepQuery, Transfer, WebhookInfo,
+    WithdrawRequest, WithdrawalView,
 };
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -251,6 +252,36 @@ impl HubCommands for Fake {
 
     fn redeliver_webhook(&self, _id: i64, _after: u64) -> CommandFuture<'_, ()> {
         Box::pin(async { Err(HubError::Cancelled("webhooks are not scripted".into())) })
+    }
+
+    fn withdrawal_view<'a>(&'a self, _uuid: &'a str) -> CommandFuture<'a, WithdrawalView> {
+        Box::pin(async { Err(HubError::Cancelled("withdrawals are not scripted".into())) })
+    }
+
+    fn user_history_page<'a>(
+        &'a self,
+        _user_id: &'a str,
+        _cursor: Option<i64>,
+        _limit: u32,
+    ) -> CommandFuture<'a, Page<AccountEvent>> {
+        Box::pin(async { Err(HubError::Cancelled("history pages are not scripted".into())) })
+    }
+
+    fn sweeps_page(&self, _cursor: Option<i64>, _limit: u32) -> CommandFuture<'_, Page<SweepEvent>> {
+        Box::pin(async { Err(HubError::Cancelled("sweep pages are not scripted".into())) })
+    }
+
+    fn recall_answer<'a>(&'a self, _key: &'a str, _operation: &'a str) -> CommandFuture<'a, Option<Answer>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn remember_answer<'a>(
+        &'a self,
+        _key: &'a str,
+        _operation: &'a str,
+        _answer: &'a Answer,
+    ) -> CommandFuture<'a, Option<Answer>> {
+        Box::pin(async { Ok(None) })
     }
 }
 

@@ -58,3 +58,16 @@ CREATE TABLE transfer_batch (
     transfers BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- What the REST API answered to a client's Idempotency-Key: a retry of the
+-- same request gets the same answer.
+CREATE TABLE api_answer (
+    idempotency_key VARCHAR(64) NOT NULL,
+    operation TEXT NOT NULL,
+    request_hash VARCHAR(64) NOT NULL,
+    status BIGINT NOT NULL,
+    content_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (idempotency_key, operation)
+);

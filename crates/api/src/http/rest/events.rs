@@ -1,9 +1,9 @@
-//! The event feed over REST.
+//! The event feed over REST (`read`).
 //!
-//! | path | scope | answer |
-//! |---|---|---|
-//! | `GET /v1/events?after=ID&limit=N&type=T…` | `read` | `{"events": […], "next": ID}`: up to `limit` (1–1000, default 100) events after `after`, by id; `next` is the `after` of the next page |
-//! | `GET /v1/events/stream?after=ID&type=T…` | `read` | Server-Sent Events: `id:` the event id, `event:` its type, `data:` the event; resumes after `Last-Event-ID`, stays open |
+//! | path | answer |
+//! |---|---|
+//! | `GET /v1/events?after=ID&limit=N&type=T…` | `{"events": […], "next": ID}`: up to `limit` (1–1000, default 100) events after `after`, by id; `next` is the `after` of the next page |
+//! | `GET /v1/events/stream?after=ID&type=T…` | Server-Sent Events: `id:` the event id, `event:` its type, `data:` the event; resumes after `Last-Event-ID`, stays open |
 //!
 //! `type` may repeat or list types separated by commas.
 
@@ -11,14 +11,15 @@ use std::convert::Infallible;
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event as Frame, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
-use hub_core::{HubError, Scope};
-use serde_json::json;
+use axum::{Extension, Json};
+use hub_core::{FeedEvent, HubError, Scope};
 use tokio_stream::{Stream, StreamExt};
+use utoipa::IntoParams;
 
-use super::{admit, error_problem, invalid};
+use super::schema::{Event, EventPage};
+use super::{admit, error_problem, failed, invalid, respond};
 use crate::feed::follow;
 use crate::http::Served;
 use crate::listen::Peer;
@@ -26,12 +27,27 @@ use crate::listen::Peer;
 /// Events per page when the caller names no limit.
 pub const EVENTS_PAGE_DEFAULT: u32 = 100;
 
-/// What a feed reader asked for.
-#[derive(Debug, PartialEq, Eq)]
-struct FeedQuery {
+/// Which events a reader asks for.
+#[derive(Debug, PartialEq, Eq, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// The events after this id (0, the default: from the first).
     after: u64,
+    /// Events per page, 1 to 1000 (default 100; the stream ignores it).
     limit: u32,
+    /// Only these types (repeat it, or separate them by commas); every type when absent.
+    #[param(rename = "type")]
     types: Vec<String>,
+}
+
+/// The event as the REST API shows it.
+fn event(event: FeedEvent) -> Event {
+    Event {
+        id: event.id,
+        timestamp: event.timestamp(),
+        event_type: event.event_type.to_owned(),
+        data: serde_json::Value::Object(event.data),
+    }
 }
 
 /// Reads `after`, `limit` and `type` from a query string; anything else
@@ -74,79 +90,85 @@ fn feed_query(query: Option<&str>) -> Result<FeedQuery, HubError> {
     Ok(parsed)
 }
 
-/// `GET /v1/events`.
+/// The events after a cursor, oldest first.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(FeedQuery),
+    responses((status = 200, description = "A page of the feed", body = EventPage)))]
 pub(crate) async fn page(
     State(served): State<Served>,
     headers: HeaderMap,
     peer: Option<Extension<Peer>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(refusal) = admit(&served, "GET /v1/events", Scope::Read, &headers, peer.as_deref()).await {
-        return refusal;
-    }
-    let query = match feed_query(query.as_deref()) {
-        Ok(query) => query,
-        Err(error) => return error_problem(&error),
+    let call = async {
+        admit(&served, "GET /v1/events", Scope::Read, &headers, peer.as_deref()).await?;
+        let query = feed_query(query.as_deref()).map_err(failed)?;
+        let events = served
+            .commands
+            .feed(query.after, query.limit, &query.types)
+            .await
+            .map_err(failed)?;
+        let next = events.last().map_or(query.after, |event| event.id);
+        let events = events.into_iter().map(event).collect();
+        Ok(Json(EventPage { events, next }).into_response())
     };
-    match served.commands.feed(query.after, query.limit, &query.types).await {
-        Ok(events) => {
-            let next = events.last().map_or(query.after, |event| event.id);
-            let events: Vec<_> = events.iter().map(hub_core::FeedEvent::to_json).collect();
-            axum::Json(json!({ "events": events, "next": next })).into_response()
-        }
-        Err(error) => error_problem(&error),
-    }
+    respond(call.await)
 }
 
-/// `GET /v1/events/stream`: `Last-Event-ID`, when sent, takes the place
-/// of `after` (a browser's `EventSource` resumes with it).
+/// The events after a cursor, then each new one as it commits, as
+/// Server-Sent Events; `Last-Event-ID`, when sent, takes the place of
+/// `after` (a browser's `EventSource` resumes with it).
+#[utoipa::path(get, path = "/v1/events/stream", tag = "events", params(FeedQuery,
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id")),
+    responses((status = 200, description = "The feed, as it happens", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn stream(
     State(served): State<Served>,
     headers: HeaderMap,
     peer: Option<Extension<Peer>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(refusal) = admit(&served, "GET /v1/events/stream", Scope::Read, &headers, peer.as_deref()).await {
-        return refusal;
-    }
-    let mut query = match feed_query(query.as_deref()) {
-        Ok(query) => query,
-        Err(error) => return error_problem(&error),
-    };
-    if let Some(last) = headers.get("last-event-id") {
-        match last.to_str().ok().and_then(|id| id.trim().parse().ok()) {
-            Some(id) => query.after = id,
-            None => {
-                return error_problem(&invalid(
-                    "Last-Event-ID",
-                    "Last-Event-ID must be an event id (an integer ≥ 0)".to_owned(),
-                ))
-            }
+    let call = async {
+        admit(&served, "GET /v1/events/stream", Scope::Read, &headers, peer.as_deref()).await?;
+        let mut query = feed_query(query.as_deref()).map_err(failed)?;
+        if let Some(last) = headers.get("last-event-id") {
+            query.after = last
+                .to_str()
+                .ok()
+                .and_then(|id| id.trim().parse().ok())
+                .ok_or_else(|| {
+                    error_problem(&invalid(
+                        "Last-Event-ID",
+                        "Last-Event-ID must be an event id (an integer ≥ 0)",
+                    ))
+                })?;
         }
-    }
-    // Unknown types are refused before the stream starts.
-    if let Err(error) = served.commands.feed(query.after, 1, &query.types).await {
-        return error_problem(&error);
-    }
-    Sse::new(sse_events(follow(served.commands.clone(), query.after, query.types)))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+        // Unknown types are refused before the stream starts.
+        served
+            .commands
+            .feed(query.after, 1, &query.types)
+            .await
+            .map_err(failed)?;
+        let frames = sse_frames(follow(served.commands.clone(), query.after, query.types));
+        Ok(Sse::new(frames).keep_alive(KeepAlive::default()).into_response())
+    };
+    respond(call.await)
 }
 
 /// The feed as SSE frames; an error ends the stream with an `error` frame
 /// (the client reconnects with `Last-Event-ID`).
-fn sse_events(
-    feed: impl Stream<Item = Result<hub_core::FeedEvent, HubError>> + Send + 'static,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    feed.map(|event| {
-        Ok(match event {
-            Ok(event) => Event::default()
-                .id(event.id.to_string())
-                .event(event.event_type)
-                .data(event.to_json().to_string()),
+fn sse_frames(
+    feed: impl Stream<Item = Result<FeedEvent, HubError>> + Send + 'static,
+) -> impl Stream<Item = Result<Frame, Infallible>> + Send + 'static {
+    feed.map(|item| {
+        Ok(match item {
+            Ok(feed_event) => {
+                let id = feed_event.id.to_string();
+                let kind = feed_event.event_type;
+                let json = serde_json::to_string(&event(feed_event)).unwrap_or_default();
+                Frame::default().id(id).event(kind).data(json)
+            }
             Err(error) => {
                 tracing::warn!(%error, "event stream ended by an error");
-                Event::default().event("error").data(error.to_string())
+                Frame::default().event("error").data(error.to_string())
             }
         })
     })

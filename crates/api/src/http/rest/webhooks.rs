@@ -4,7 +4,7 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `POST /v1/webhooks {"url", "types": […], "description"}` | 201 `{"id", "secret", …}`: the secret (`whsec_…`) is shown this once |
+//! | `POST /v1/webhooks {"url", "types": […], "description"}` | 201, the endpoint with its `secret` (`whsec_…`), shown this once |
 //! | `GET /v1/webhooks` | `{"webhooks": […]}` |
 //! | `DELETE /v1/webhooks/{id}` | 204 |
 //! | `GET /v1/webhooks/{id}/deliveries?before=ID&limit=N` | `{"deliveries": […], "next": ID or null}`: attempts newest first; `next` is the `before` of the next page |
@@ -16,117 +16,123 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hub_core::{DeliveryRow, Scope, WebhookInfo};
-use serde_json::{json, Value};
+use utoipa::IntoParams;
 
-use super::{admit, error_problem, id_in_path, invalid, json_body};
+use super::schema::{Delivery, DeliveryPage, Disabled, NewWebhook, Redeliver, Webhook, WebhookList};
+use super::{admit, error_problem, failed, invalid, parse_body, remembered, respond, Idempotency, PAGE_DEFAULT};
 use crate::http::Served;
 use crate::listen::Peer;
 
-/// Delivery attempts per page when the caller names no limit.
-pub const DELIVERIES_PAGE_DEFAULT: u32 = 100;
-
-fn webhook_json(webhook: &WebhookInfo) -> Value {
-    json!({
-        "id": webhook.id,
-        "url": webhook.url,
-        "types": webhook.types,
-        "description": webhook.description,
-        "acknowledged": webhook.acknowledged,
-        "failures": webhook.failures,
-        "failingSince": webhook.failing_since_ms,
-        "nextAttempt": webhook.next_attempt_ms,
-        "created": webhook.created_ms,
-        "disabled": webhook.disabled.as_ref().map(|(at, why)| json!({ "at": at, "why": why })),
-    })
+fn webhook(info: WebhookInfo, secret: Option<String>) -> Webhook {
+    Webhook {
+        id: info.id,
+        url: info.url,
+        types: info.types,
+        description: info.description,
+        acknowledged: info.acknowledged,
+        failures: info.failures,
+        failing_since: info.failing_since_ms,
+        next_attempt: info.next_attempt_ms,
+        created: info.created_ms,
+        disabled: info.disabled.map(|(at, why)| Disabled { at, why }),
+        secret,
+    }
 }
 
-fn delivery_json(delivery: &DeliveryRow) -> Value {
-    json!({
-        "id": delivery.id,
-        "eventId": delivery.event_id,
-        "attempt": delivery.attempt,
-        "statusCode": delivery.status_code,
-        "error": delivery.error,
-        "durationMs": delivery.duration_ms,
-        "attemptedAt": delivery.attempted_at,
-        "nextRetryAt": delivery.next_retry_at,
-    })
+fn delivery(row: DeliveryRow) -> Delivery {
+    Delivery {
+        id: row.id,
+        event_id: row.event_id,
+        attempt: row.attempt,
+        status_code: row.status_code,
+        error: row.error,
+        duration_ms: row.duration_ms,
+        attempted_at: row.attempted_at,
+        next_retry_at: row.next_retry_at,
+    }
 }
 
-/// `POST /v1/webhooks`.
+/// The endpoint id in a path.
+fn webhook_id(raw: &str) -> Result<i64, Response> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| error_problem(&invalid("id", format!("id must be a positive integer, got {raw:?}"))))
+}
+
+/// Registers an endpoint; it receives the events committed from now on.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    params(super::IdempotencyKeyHeader),
+    responses((status = 201, description = "Registered; the secret is shown this once", body = Webhook)))]
 pub(crate) async fn create(
     State(served): State<Served>,
     headers: HeaderMap,
     peer: Option<Extension<Peer>>,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = admit(&served, "POST /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await {
-        return refusal;
-    }
-    let fields = match json_body(&headers, &body, &["url", "types", "description"]) {
-        Ok(fields) => fields,
-        Err(problem) => return problem,
+    let call = async {
+        admit(&served, "POST /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await?;
+        let request: NewWebhook = parse_body(&headers, &body)?;
+        remembered(&served, Idempotency::of(&headers, "POST /v1/webhooks", &body)?, async {
+            let created = served
+                .commands
+                .create_webhook(&request.url, &request.types, &request.description)
+                .await
+                .map_err(failed)?;
+            let body = webhook(created.webhook, Some(created.secret));
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        })
+        .await
     };
-    let Some(Value::String(url)) = fields.get("url") else {
-        return error_problem(&invalid("url", "url is required, a string"));
-    };
-    let types: Vec<String> = match fields.get("types") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(types)) => match types.iter().map(|t| t.as_str().map(str::to_owned)).collect() {
-            Some(types) => types,
-            None => return error_problem(&invalid("types", "types must be an array of event type names")),
-        },
-        Some(_) => return error_problem(&invalid("types", "types must be an array of event type names")),
-    };
-    let description = match fields.get("description") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(description)) => description.as_str(),
-        Some(_) => return error_problem(&invalid("description", "description must be a string")),
-    };
-    match served.commands.create_webhook(url, &types, description).await {
-        Ok(created) => {
-            let mut body = webhook_json(&created.webhook);
-            body["secret"] = created.secret.into();
-            (StatusCode::CREATED, Json(body)).into_response()
-        }
-        Err(error) => error_problem(&error),
-    }
+    respond(call.await)
 }
 
-/// `GET /v1/webhooks`.
+/// The endpoints, by id (never their secrets).
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
+    responses((status = 200, description = "The endpoints", body = WebhookList)))]
 pub(crate) async fn list(State(served): State<Served>, headers: HeaderMap, peer: Option<Extension<Peer>>) -> Response {
-    if let Err(refusal) = admit(&served, "GET /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await {
-        return refusal;
-    }
-    match served.commands.webhooks().await {
-        Ok(webhooks) => {
-            Json(json!({ "webhooks": webhooks.iter().map(webhook_json).collect::<Vec<_>>() })).into_response()
-        }
-        Err(error) => error_problem(&error),
-    }
+    let call = async {
+        admit(&served, "GET /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await?;
+        let webhooks = served.commands.webhooks().await.map_err(failed)?;
+        let webhooks = webhooks.into_iter().map(|info| webhook(info, None)).collect();
+        Ok(Json(WebhookList { webhooks }).into_response())
+    };
+    respond(call.await)
 }
 
-/// `DELETE /v1/webhooks/{id}`.
+/// Deletes an endpoint: it receives nothing more.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The endpoint's id")),
+    responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete(
     State(served): State<Served>,
     headers: HeaderMap,
     peer: Option<Extension<Peer>>,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(refusal) = admit(&served, "DELETE /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await {
-        return refusal;
-    }
-    let id = match id_in_path(&id, "id") {
-        Ok(id) => id,
-        Err(problem) => return problem,
+    let call = async {
+        admit(&served, "DELETE /v1/webhooks", Scope::Admin, &headers, peer.as_deref()).await?;
+        let id = webhook_id(&id)?;
+        served.commands.delete_webhook(id).await.map_err(failed)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
     };
-    match served.commands.delete_webhook(id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => error_problem(&error),
-    }
+    respond(call.await)
 }
 
-/// `GET /v1/webhooks/{id}/deliveries`.
+/// Which delivery attempts to show.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// The `next` of the page before (absent: the newest).
+    pub before: Option<i64>,
+    /// Attempts per page, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// An endpoint's delivery attempts, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = i64, Path, description = "The endpoint's id"), DeliveriesQuery),
+    responses((status = 200, description = "A page of the delivery log", body = DeliveryPage)))]
 pub(crate) async fn deliveries(
     State(served): State<Served>,
     headers: HeaderMap,
@@ -134,60 +140,59 @@ pub(crate) async fn deliveries(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(refusal) = admit(
-        &served,
-        "GET /v1/webhooks/deliveries",
-        Scope::Admin,
-        &headers,
-        peer.as_deref(),
-    )
-    .await
-    {
-        return refusal;
-    }
-    let id = match id_in_path(&id, "id") {
-        Ok(id) => id,
-        Err(problem) => return problem,
-    };
-    let (mut before, mut limit) = (None, DELIVERIES_PAGE_DEFAULT);
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "before" => match value.parse::<i64>() {
-                Ok(id) if id > 0 => before = Some(id),
-                _ => {
-                    return error_problem(&invalid(
-                        "before",
-                        format!("before must be a delivery id, got {value:?}"),
-                    ))
+    let call = async {
+        admit(
+            &served,
+            "GET /v1/webhooks/deliveries",
+            Scope::Admin,
+            &headers,
+            peer.as_deref(),
+        )
+        .await?;
+        let id = webhook_id(&id)?;
+        let (mut before, mut limit) = (None, PAGE_DEFAULT);
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "before" => match value.parse::<i64>() {
+                    Ok(id) if id > 0 => before = Some(id),
+                    _ => {
+                        return Err(failed(invalid(
+                            "before",
+                            format!("before must be a delivery id, got {value:?}"),
+                        )))
+                    }
+                },
+                "limit" => {
+                    limit = value
+                        .parse()
+                        .map_err(|_| failed(invalid("limit", format!("limit must be an integer, got {value:?}"))))?;
                 }
-            },
-            "limit" => match value.parse() {
-                Ok(n) => limit = n,
-                Err(_) => return error_problem(&invalid("limit", format!("limit must be an integer, got {value:?}"))),
-            },
-            other => {
-                return error_problem(&invalid(
-                    "query",
-                    format!("unknown query parameter {other:?} (known: before, limit)"),
-                ))
+                other => {
+                    return Err(failed(invalid(
+                        "query",
+                        format!("unknown query parameter {other:?} (known: before, limit)"),
+                    )))
+                }
             }
         }
-    }
-    match served.commands.webhook_deliveries(id, before, limit).await {
-        Ok(deliveries) => {
-            let full = deliveries.len() == limit as usize;
-            let next = deliveries.last().filter(|_| full).map(|d| d.id);
-            Json(json!({
-                "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
-                "next": next,
-            }))
-            .into_response()
-        }
-        Err(error) => error_problem(&error),
-    }
+        let rows = served
+            .commands
+            .webhook_deliveries(id, before, limit)
+            .await
+            .map_err(failed)?;
+        let full = rows.len() == limit as usize;
+        let next = rows.last().filter(|_| full).map(|row| row.id);
+        let deliveries = rows.into_iter().map(delivery).collect();
+        Ok(Json(DeliveryPage { deliveries, next }).into_response())
+    };
+    respond(call.await)
 }
 
-/// `POST /v1/webhooks/{id}/redeliver`.
+/// Sends an endpoint's events after `after` again, in order (and enables
+/// it if it was disabled).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks", request_body = Redeliver,
+    params(("id" = i64, Path, description = "The endpoint's id"), super::IdempotencyKeyHeader),
+    responses((status = 202, description = "Accepted: the events go out again")))]
 pub(crate) async fn redeliver(
     State(served): State<Served>,
     headers: HeaderMap,
@@ -195,30 +200,27 @@ pub(crate) async fn redeliver(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = admit(
-        &served,
-        "POST /v1/webhooks/redeliver",
-        Scope::Admin,
-        &headers,
-        peer.as_deref(),
-    )
-    .await
-    {
-        return refusal;
-    }
-    let id = match id_in_path(&id, "id") {
-        Ok(id) => id,
-        Err(problem) => return problem,
+    let call = async {
+        admit(
+            &served,
+            "POST /v1/webhooks/redeliver",
+            Scope::Admin,
+            &headers,
+            peer.as_deref(),
+        )
+        .await?;
+        let id = webhook_id(&id)?;
+        let request: Redeliver = parse_body(&headers, &body)?;
+        let operation = format!("POST /v1/webhooks/{id}/redeliver");
+        remembered(&served, Idempotency::of(&headers, &operation, &body)?, async {
+            served
+                .commands
+                .redeliver_webhook(id, request.after)
+                .await
+                .map_err(failed)?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        })
+        .await
     };
-    let fields = match json_body(&headers, &body, &["after"]) {
-        Ok(fields) => fields,
-        Err(problem) => return problem,
-    };
-    let Some(after) = fields.get("after").and_then(Value::as_u64) else {
-        return error_problem(&invalid("after", "after is required, an event id (an integer ≥ 0)"));
-    };
-    match served.commands.redeliver_webhook(id, after).await {
-        Ok(()) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
-        Err(error) => error_problem(&error),
-    }
+    respond(call.await)
 }
