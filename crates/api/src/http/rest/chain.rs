@@ -37,7 +37,7 @@ pub(crate) async fn list(
             peer.as_deref(),
         )
         .await?;
-        let (cursor, limit) = page_query(query.as_deref(), PAGE_DEFAULT)?;
+        let (cursor, limit) = page_query(query.as_deref(), "cursor", PAGE_DEFAULT)?;
         let page = served.commands.sweeps_page(cursor, limit).await.map_err(failed)?;
         let sweeps = page
             .items

@@ -193,33 +193,37 @@ pub struct PageParams {
     pub limit: Option<u32>,
 }
 
-/// Reads `cursor` and `limit` from a query string; anything else is refused by name.
-pub(crate) fn page_query(query: Option<&str>, default_limit: u32) -> Result<(Option<i64>, u32), Response> {
+/// Reads a page's cursor (the query parameter `cursor_name`) and `limit`
+/// from a query string; anything else is refused by name.
+pub(crate) fn page_query(
+    query: Option<&str>,
+    cursor_name: &'static str,
+    default_limit: u32,
+) -> Result<(Option<i64>, u32), Response> {
     let (mut cursor, mut limit) = (None, default_limit);
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
-            "cursor" => match value.parse::<i64>() {
+            name if name == cursor_name => match value.parse::<i64>() {
                 Ok(id) if id >= 0 => cursor = Some(id),
                 _ => {
-                    return Err(error_problem(&invalid(
-                        "cursor",
-                        format!("cursor must be a `next` of an earlier page, got {value:?}"),
+                    return Err(failed(invalid(
+                        cursor_name,
+                        format!("{cursor_name} must be a `next` of an earlier page, got {value:?}"),
                     )))
                 }
             },
-            "limit" => match value.parse() {
-                Ok(n) => limit = n,
-                Err(_) => {
-                    return Err(error_problem(&invalid(
+            "limit" => {
+                limit = value.parse().map_err(|_| {
+                    failed(invalid(
                         "limit",
                         format!("limit must be an integer between 1 and 1000, got {value:?}"),
-                    )))
-                }
-            },
+                    ))
+                })?;
+            }
             other => {
-                return Err(error_problem(&invalid(
+                return Err(failed(invalid(
                     "query",
-                    format!("unknown query parameter {other:?} (known: cursor, limit)"),
+                    format!("unknown query parameter {other:?} (known: {cursor_name}, limit)"),
                 )))
             }
         }

@@ -144,7 +144,7 @@ pub(crate) async fn history(
             peer.as_deref(),
         )
         .await?;
-        let (cursor, limit) = page_query(query.as_deref(), PAGE_DEFAULT)?;
+        let (cursor, limit) = page_query(query.as_deref(), "cursor", PAGE_DEFAULT)?;
         let page = served
             .commands
             .user_history_page(&user_id, cursor, limit)

@@ -19,7 +19,9 @@ use hub_core::{DeliveryRow, Scope, WebhookInfo};
 use utoipa::IntoParams;
 
 use super::schema::{Delivery, DeliveryPage, Disabled, NewWebhook, Redeliver, Webhook, WebhookList};
-use super::{admit, error_problem, failed, invalid, parse_body, remembered, respond, Idempotency, PAGE_DEFAULT};
+use super::{
+    admit, error_problem, failed, invalid, page_query, parse_body, remembered, respond, Idempotency, PAGE_DEFAULT,
+};
 use crate::http::Served;
 use crate::listen::Peer;
 
@@ -150,31 +152,7 @@ pub(crate) async fn deliveries(
         )
         .await?;
         let id = webhook_id(&id)?;
-        let (mut before, mut limit) = (None, PAGE_DEFAULT);
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match key.as_ref() {
-                "before" => match value.parse::<i64>() {
-                    Ok(id) if id > 0 => before = Some(id),
-                    _ => {
-                        return Err(failed(invalid(
-                            "before",
-                            format!("before must be a delivery id, got {value:?}"),
-                        )))
-                    }
-                },
-                "limit" => {
-                    limit = value
-                        .parse()
-                        .map_err(|_| failed(invalid("limit", format!("limit must be an integer, got {value:?}"))))?;
-                }
-                other => {
-                    return Err(failed(invalid(
-                        "query",
-                        format!("unknown query parameter {other:?} (known: before, limit)"),
-                    )))
-                }
-            }
-        }
+        let (before, limit) = page_query(query.as_deref(), "before", PAGE_DEFAULT)?;
         let rows = served
             .commands
             .webhook_deliveries(id, before, limit)
