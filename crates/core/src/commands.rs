@@ -208,12 +208,26 @@ impl Hub {
     }
 
     /// `GetUserHistory`: the user's account ledger rows at or after
-    /// `newer_than_ms`, oldest first.
+    /// `newer_than_ms`, oldest first, read [`LEGACY_PAGE_ROWS`] at a time
+    /// in one snapshot.
     pub async fn get_user_history(&self, user_id: &str, newer_than_ms: u64) -> Result<Vec<AccountEvent>, HubError> {
         let mut tx = self.store.read().await?;
         let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
-        let rows = tx.account_history(user.id, since(newer_than_ms)).await?;
-        Ok(rows.into_iter().map(account_event).collect())
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = tx
+                .account_history(user.id, since(newer_than_ms), after, LEGACY_PAGE_ROWS)
+                .await?;
+            let full = page.len() >= LEGACY_PAGE_ROWS as usize;
+            for (id, row) in page {
+                after = id;
+                events.push(account_event(row));
+            }
+            if !full {
+                return Ok(events);
+            }
+        }
     }
 
     /// `ProcessTransferBatch`: checks, in the original's order, that every
@@ -401,25 +415,49 @@ impl Hub {
             AccountReason::Withdrawal,
             AccountReason::WithdrawalCancel,
         ];
-        let accounts = tx.account_events(newer_than, &reasons).await?;
-        let addresses = tx.address_events(newer_than).await?;
-        let hubs = tx.hub_events(newer_than).await?;
-        let mut events: Vec<BalanceEvent> = accounts
-            .into_iter()
-            .map(|row| BalanceEvent::UserAccount(account_event(row)))
-            .collect();
-        events.extend(
-            addresses
-                .into_iter()
-                .map(|row| BalanceEvent::UserAddress(address_event(row))),
-        );
-        events.extend(
-            hubs.into_iter()
-                .map(|row| BalanceEvent::HubAddress(hub_address_event(row))),
-        );
-        Ok(events)
+        let mut events = Vec::new();
+        let mut after = (i64::MIN, 0);
+        loop {
+            let page = tx.account_events(newer_than, &reasons, after, LEGACY_PAGE_ROWS).await?;
+            let full = page.len() >= LEGACY_PAGE_ROWS as usize;
+            for (position, row) in page {
+                after = position;
+                events.push(BalanceEvent::UserAccount(account_event(row)));
+            }
+            if !full {
+                break;
+            }
+        }
+        let mut after = (i64::MIN, 0);
+        loop {
+            let page = tx.address_events(newer_than, after, LEGACY_PAGE_ROWS).await?;
+            let full = page.len() >= LEGACY_PAGE_ROWS as usize;
+            for (position, row) in page {
+                after = position;
+                events.push(BalanceEvent::UserAddress(address_event(row)));
+            }
+            if !full {
+                break;
+            }
+        }
+        let mut after = 0;
+        loop {
+            let page = tx.hub_events(newer_than, after, LEGACY_PAGE_ROWS).await?;
+            let full = page.len() >= LEGACY_PAGE_ROWS as usize;
+            for (id, row) in page {
+                after = id;
+                events.push(BalanceEvent::HubAddress(hub_address_event(row)));
+            }
+            if !full {
+                return Ok(events);
+            }
+        }
     }
 }
+
+/// Rows one query of a legacy subscription or history reads: every query
+/// is bounded, however long the ledgers grow.
+pub(crate) const LEGACY_PAGE_ROWS: i64 = 1000;
 
 /// The SHA-256 (hex) of a transfer batch's entries, in order: what an
 /// idempotency key is bound to.

@@ -23,12 +23,24 @@ impl Hub {
     /// `SweepSubscription`: every sweep made at or after `newer_than_ms`, in order.
     pub async fn sweep_subscription(&self, newer_than_ms: u64) -> Result<Vec<SweepEvent>, HubError> {
         let newer_than = i64::try_from(newer_than_ms).unwrap_or(i64::MAX);
-        let sweeps = self.store.read().await?.sweeps_since(newer_than).await?;
-        let mut events = Vec::with_capacity(sweeps.len());
-        for sweep in sweeps {
-            events.push(self.sweep_event(sweep).await?);
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .read()
+                .await?
+                .sweeps_since(newer_than, after, crate::commands::LEGACY_PAGE_ROWS)
+                .await?;
+            let full = page.len() >= crate::commands::LEGACY_PAGE_ROWS as usize;
+            for sweep in page {
+                after = sweep.id;
+                events.push(self.sweep_event(sweep).await?);
+            }
+            if !full {
+                return Ok(events);
+            }
         }
-        Ok(events)
     }
 
     async fn find_sweep(&self, bundle_hash: &str) -> Result<SweepRow, HubError> {

@@ -146,7 +146,7 @@ impl Hub {
         let limit = check_limit(limit)?;
         let mut tx = self.store().read().await?;
         let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
-        let rows = tx.account_history_page(user.id, cursor.unwrap_or(0), limit).await?;
+        let rows = tx.account_history(user.id, 0, cursor.unwrap_or(0), limit).await?;
         Ok(page(
             rows.into_iter()
                 .map(|(id, row)| (id, crate::commands::account_event(row)))
@@ -162,7 +162,7 @@ impl Hub {
             .store()
             .read()
             .await?
-            .sweeps_page(cursor.unwrap_or(0), limit)
+            .sweeps_since(0, cursor.unwrap_or(0), limit)
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {

@@ -266,6 +266,57 @@ on_both_databases!(
     transfer_batches_settle_once_per_key
 );
 
+/// Histories and subscriptions longer than one query's page (1 000 rows)
+/// come back whole, in order, each row once.
+async fn long_histories_are_read_in_pages(db: Db) {
+    let ctx = start(db).await;
+    ctx.hub.create_user("long").await.unwrap();
+    // Cancellations of one withdrawal, as many as a long-lived account gathers.
+    ctx.sql(&format!(
+        "INSERT INTO withdrawal (uuid, user_id, amount, payout_address, tag, requested_at)
+         SELECT 'w-long', id, 1, '{}', '{}', 0 FROM user_account WHERE identifier = 'long'",
+        "A".repeat(81),
+        "9".repeat(27)
+    ))
+    .await;
+    let rows: Vec<String> = (1..=2_500)
+        .map(|n| {
+            format!(
+                "((SELECT id FROM user_account WHERE identifier = 'long'), {n}, 2, \
+                 (SELECT id FROM withdrawal WHERE uuid = 'w-long'), {})",
+                n / 3
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        ctx.sql(&format!(
+            "INSERT INTO user_account_balance (user_id, amount, reason, withdrawal, occured_at) VALUES {}",
+            chunk.join(", ")
+        ))
+        .await;
+    }
+    let history = ctx.hub.get_user_history("long", 0).await.unwrap();
+    let amounts: Vec<i64> = history.iter().map(|e| e.amount).collect();
+    assert_eq!(amounts, (1..=2_500).collect::<Vec<i64>>());
+    let later = ctx.hub.get_user_history("long", 500).await.unwrap();
+    assert_eq!(later.len(), 2_500 - 1_499, "at or after 500 ms");
+    let events = ctx.hub.balance_subscription(0).await.unwrap();
+    let deposits: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            BalanceEvent::UserAccount(e) => Some(e.amount),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deposits,
+        (1..=2_500).collect::<Vec<i64>>(),
+        "by time, then by id, each once"
+    );
+    ctx.finish().await;
+}
+on_both_databases!(long_histories_are_read_in_pages_test, long_histories_are_read_in_pages);
+
 /// Several clients send random two-entry batches at once; returns how many applied.
 async fn random_interleaving(db: Db, seed: u64, clients: u64, rounds: usize) -> usize {
     let ctx = start(db).await;

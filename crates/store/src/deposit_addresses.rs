@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::codes::{AddressReason, Code, EventKind};
 use crate::events::EventOf;
 use crate::rows::{AddressEntryRow, Deposit, FundedAddress, MonitoredAddress, UserAddressRow};
-use crate::sql::{deposit_address_swept, Columns};
+use crate::sql::{after_position, deposit_address_swept, Columns};
 use crate::tx::{Result, Tx};
 
 const TABLE: &str = "user_address";
@@ -235,21 +235,39 @@ impl Tx {
         Ok(())
     }
 
-    /// Deposit-address ledger rows at or after `newer_than`, by time.
-    pub async fn address_events(&mut self, newer_than: i64) -> Result<Vec<AddressEntryRow>> {
-        let rows = sqlx::query(
-            "SELECT u.identifier, a.address, b.amount, b.reason, b.tail_hash, s.bundle_hash, b.message, b.occured_at
+    /// Up to `limit` deposit-address ledger rows at or after
+    /// `newer_than`, by time, past the position `after` (time, id), each
+    /// with its position (keyset pagination).
+    pub async fn address_events(
+        &mut self,
+        newer_than: i64,
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<((i64, i64), AddressEntryRow)>> {
+        let sql = format!(
+            "SELECT b.id, u.identifier, a.address, b.amount, b.reason, b.tail_hash, s.bundle_hash, b.message, b.occured_at
              FROM user_address_balance b
              JOIN user_address a ON a.id = b.user_address
              JOIN user_account u ON u.id = a.user_id
              LEFT JOIN sweep s ON s.id = b.sweep
-             WHERE b.occured_at >= $1
-             ORDER BY b.occured_at, b.id",
-        )
-        .bind(newer_than)
-        .fetch_all(&mut *self.inner)
-        .await?;
-        rows.iter().map(address_entry_row).collect()
+             WHERE b.occured_at >= $1 AND {}
+             ORDER BY b.occured_at, b.id LIMIT $4",
+            after_position("b", 2, 3)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(newer_than)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let row = address_entry_row(r)?;
+                let id = Columns::new("user_address_balance", r).int("id")?;
+                Ok(((row.occured_at, id), row))
+            })
+            .collect()
     }
 
     /// Funded, unswept, non-quarantined deposit addresses, oldest first

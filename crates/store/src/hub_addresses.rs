@@ -125,29 +125,33 @@ impl Tx {
         rows.iter().map(|r| funded_address(TABLE, r)).collect()
     }
 
-    /// Hub-address ledger rows at or after `newer_than`, by id.
-    pub async fn hub_events(&mut self, newer_than: i64) -> Result<Vec<HubEntryRow>> {
+    /// Up to `limit` Hub-address ledger rows at or after `newer_than` with
+    /// ids above `after_id`, by id, each with its id (keyset pagination).
+    pub async fn hub_events(&mut self, newer_than: i64, after_id: i64, limit: i64) -> Result<Vec<(i64, HubEntryRow)>> {
         let rows = sqlx::query(
-            "SELECT h.address, b.amount, b.reason, s.bundle_hash, b.occured_at
+            "SELECT b.id, h.address, b.amount, b.reason, s.bundle_hash, b.occured_at
              FROM hub_address_balance b
              JOIN hub_address h ON h.id = b.hub_address
              JOIN sweep s ON s.id = b.sweep
-             WHERE b.occured_at >= $1
-             ORDER BY b.id",
+             WHERE b.occured_at >= $1 AND b.id > $2
+             ORDER BY b.id LIMIT $3",
         )
         .bind(newer_than)
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(&mut *self.inner)
         .await?;
         rows.iter()
             .map(|r| {
                 let c = Columns::new("hub_address_balance", r);
-                Ok(HubEntryRow {
+                let row = HubEntryRow {
                     address: c.address("address")?,
                     amount: c.value("amount")?,
                     reason: c.code("reason")?,
                     sweep_bundle_hash: c.hash("bundle_hash")?,
                     occured_at: c.int("occured_at")?,
-                })
+                };
+                Ok((c.int("id")?, row))
             })
             .collect()
     }

@@ -37,6 +37,13 @@ pub(crate) fn deposit_address_swept(alias: &str) -> String {
     )
 }
 
+/// Row `alias` comes after the position (`occured_at`, `id`) bound at
+/// placeholders `$at` and `$id`, in `ORDER BY occured_at, id` (keyset
+/// pagination of the ledgers read by time).
+pub(crate) fn after_position(alias: &str, at: usize, id: usize) -> String {
+    format!("({alias}.occured_at > ${at} OR ({alias}.occured_at = ${at} AND {alias}.id > ${id}))")
+}
+
 /// Hub address `alias` has been spent by a sweep (an abandoned sweep
 /// spent nothing: its OUTBOUND rows were given back).
 pub(crate) fn hub_address_spent(alias: &str) -> String {

@@ -290,25 +290,17 @@ impl Tx {
         Ok(())
     }
 
-    /// Sweeps created at or after `newer_than`, by id; not the abandoned
-    /// ones, which moved nothing.
-    pub async fn sweeps_since(&mut self, newer_than: i64) -> Result<Vec<SweepRow>> {
+    /// Up to `limit` sweeps created at or after `newer_than` with ids above
+    /// `after_id`, by id (keyset pagination); not the abandoned ones,
+    /// which moved nothing.
+    pub async fn sweeps_since(&mut self, newer_than: i64, after_id: i64, limit: i64) -> Result<Vec<SweepRow>> {
         let sql = format!(
-            "SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.created_at >= $1 AND s.state <> '{}' ORDER BY s.id",
-            SweepState::Abandoned.as_str()
-        );
-        let rows = sqlx::query(&sql).bind(newer_than).fetch_all(&mut *self.inner).await?;
-        rows.iter().map(sweep_row).collect()
-    }
-
-    /// Up to `limit` sweeps with ids above `after_id`, by id (keyset
-    /// pagination); not the abandoned ones, which moved nothing.
-    pub async fn sweeps_page(&mut self, after_id: i64, limit: i64) -> Result<Vec<SweepRow>> {
-        let sql = format!(
-            "SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.id > $1 AND s.state <> '{}' ORDER BY s.id LIMIT $2",
+            "SELECT {SWEEP_COLUMNS} FROM sweep s WHERE s.created_at >= $1 AND s.id > $2 AND s.state <> '{}'
+             ORDER BY s.id LIMIT $3",
             SweepState::Abandoned.as_str()
         );
         let rows = sqlx::query(&sql)
+            .bind(newer_than)
             .bind(after_id)
             .bind(limit)
             .fetch_all(&mut *self.inner)

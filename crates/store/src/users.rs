@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::codes::{AccountReason, Code, EventKind};
 use crate::events::EventOf;
 use crate::rows::{AccountEntry, AccountEntryRow, UserRow};
-use crate::sql::{corrupt, placeholders, Columns, CASE_UPDATE_ROWS_MAX, INSERT_ROWS_MAX, IN_LIST_MAX};
+use crate::sql::{after_position, corrupt, placeholders, Columns, CASE_UPDATE_ROWS_MAX, INSERT_ROWS_MAX, IN_LIST_MAX};
 use crate::tx::{Result, Tx};
 
 const USER_COLUMNS: &str = "id, identifier, balance";
@@ -25,7 +25,7 @@ fn user_row(r: &AnyRow) -> Result<UserRow> {
     })
 }
 
-const ENTRY_SELECT: &str = "SELECT ua.identifier, b.amount, b.reason, s.bundle_hash, w.uuid, b.occured_at
+const ENTRY_SELECT: &str = "SELECT b.id, ua.identifier, b.amount, b.reason, s.bundle_hash, w.uuid, b.occured_at
      FROM user_account_balance b
      JOIN user_account ua ON ua.id = b.user_id
      LEFT JOIN sweep s ON s.id = b.sweep
@@ -188,20 +188,21 @@ impl Tx {
             .transpose()
     }
 
-    /// Up to `limit` ledger rows of a user with ids above `after_id`, by
-    /// id, each with its id (keyset pagination).
-    pub async fn account_history_page(
+    /// Up to `limit` ledger rows of a user at or after `newer_than` with
+    /// ids above `after_id`, by id, each with its id (keyset pagination:
+    /// every query is bounded, however long the history).
+    pub async fn account_history(
         &mut self,
         user_id: i64,
+        newer_than: i64,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, AccountEntryRow)>> {
-        let sql = format!(
-            "SELECT b.id AS entry_id, {} WHERE b.user_id = $1 AND b.id > $2 ORDER BY b.id LIMIT $3",
-            ENTRY_SELECT.trim_start_matches("SELECT ")
-        );
+        let sql =
+            format!("{ENTRY_SELECT} WHERE b.user_id = $1 AND b.occured_at >= $2 AND b.id > $3 ORDER BY b.id LIMIT $4");
         let rows = sqlx::query(&sql)
             .bind(user_id)
+            .bind(newer_than)
             .bind(after_id)
             .bind(limit)
             .fetch_all(&mut *self.inner)
@@ -209,36 +210,46 @@ impl Tx {
         rows.iter()
             .map(|r| {
                 Ok((
-                    Columns::new("user_account_balance", r).int("entry_id")?,
+                    Columns::new("user_account_balance", r).int("id")?,
                     account_entry_row(r)?,
                 ))
             })
             .collect()
     }
 
-    /// Ledger rows of a user at or after `newer_than`, oldest first.
-    pub async fn account_history(&mut self, user_id: i64, newer_than: i64) -> Result<Vec<AccountEntryRow>> {
-        let sql = format!("{ENTRY_SELECT} WHERE b.user_id = $1 AND b.occured_at >= $2 ORDER BY b.id");
-        let rows = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(newer_than)
-            .fetch_all(&mut *self.inner)
-            .await?;
-        rows.iter().map(account_entry_row).collect()
-    }
-
-    /// Account rows of the given reasons at or after `newer_than`, by time.
-    pub async fn account_events(&mut self, newer_than: i64, reasons: &[AccountReason]) -> Result<Vec<AccountEntryRow>> {
+    /// Up to `limit` account rows of the given reasons at or after
+    /// `newer_than`, by time, past the position `after` (time, id), each
+    /// with its position (keyset pagination).
+    pub async fn account_events(
+        &mut self,
+        newer_than: i64,
+        reasons: &[AccountReason],
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<((i64, i64), AccountEntryRow)>> {
         if reasons.is_empty() {
             return Ok(Vec::new());
         }
         let codes: Vec<String> = reasons.iter().map(|r| r.code().to_string()).collect();
         let sql = format!(
-            "{ENTRY_SELECT} WHERE b.occured_at >= $1 AND b.reason IN ({}) ORDER BY b.occured_at, b.id",
-            codes.join(", ")
+            "{ENTRY_SELECT} WHERE b.occured_at >= $1 AND b.reason IN ({}) AND {} ORDER BY b.occured_at, b.id LIMIT $4",
+            codes.join(", "),
+            after_position("b", 2, 3)
         );
-        let rows = sqlx::query(&sql).bind(newer_than).fetch_all(&mut *self.inner).await?;
-        rows.iter().map(account_entry_row).collect()
+        let rows = sqlx::query(&sql)
+            .bind(newer_than)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let row = account_entry_row(r)?;
+                let id = Columns::new("user_account_balance", r).int("id")?;
+                Ok(((row.occured_at, id), row))
+            })
+            .collect()
     }
 
     /// Claims an idempotency key for a transfer batch whose transfers hash

@@ -76,7 +76,13 @@ async fn rows_come_back_typed_and_ledgers_move_with_balances(db: Db) {
         (stored.amount.get(), stored.payout_address, stored.tag),
         (200, address('P'), withdrawal.tag)
     );
-    let history = read.account_history(user, 0).await.unwrap();
+    let history: Vec<_> = read
+        .account_history(user, 0, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
     let reasons: Vec<(AccountReason, i64)> = history.iter().map(|e| (e.reason, e.amount.get())).collect();
     assert_eq!(
         reasons,
@@ -165,7 +171,7 @@ async fn corrupt_rows_are_errors_naming_table_and_column(db: Db) {
     );
 
     raw(&test.url, "UPDATE sweep SET state = 'attached'").await;
-    let error = store.read().await.unwrap().sweeps_since(0).await.unwrap_err();
+    let error = store.read().await.unwrap().sweeps_since(0, 0, 100).await.unwrap_err();
     assert_eq!(corrupt_at(error), ("sweep", "state"));
     assert_eq!(
         store
