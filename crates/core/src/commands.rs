@@ -253,7 +253,7 @@ impl Hub {
         idempotency_key: Option<&str>,
     ) -> Result<(), HubError> {
         if let Some(key) = idempotency_key {
-            crate::withdrawals::check_idempotency_key(key)?;
+            crate::check_idempotency_key(key)?;
         }
         if transfers.is_empty() {
             return Ok(());

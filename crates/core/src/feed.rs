@@ -131,18 +131,13 @@ impl Hub {
     /// Up to `limit` (1 to [`FEED_PAGE_MAX`]) events with ids above
     /// `after`, in id order, of the given types (every type when none).
     pub async fn feed(&self, after: u64, limit: u32, types: &[String]) -> Result<Vec<FeedEvent>, HubError> {
-        if !(1..=FEED_PAGE_MAX).contains(&limit) {
-            return Err(HubError::InvalidArgument {
-                field: "limit",
-                rule: format!("limit must be between 1 and {FEED_PAGE_MAX}, got {limit}"),
-            });
-        }
+        let limit = crate::views::check_page_limit(limit, FEED_PAGE_MAX)?;
         let after = i64::try_from(after).map_err(|_| HubError::InvalidArgument {
             field: "after",
             rule: format!("after must be at most {}", i64::MAX),
         })?;
         let kinds = kinds_of(types)?;
-        let rows = self.store().read().await?.feed(after, i64::from(limit), &kinds).await?;
+        let rows = self.store().read().await?.feed(after, limit, &kinds).await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
             events.extend(feed_event(row)?);

@@ -45,7 +45,7 @@ pub use sweep::abandon::{AbandonError, Abandoned};
 pub use sweep::{attacher, sweeper};
 pub use views::{Page, WithdrawalStatus, WithdrawalView};
 pub use webhooks::{CreatedWebhook, WebhookInfo, WebhookPolicy};
-pub use withdrawals::parse_withdrawal_uuid;
+pub use withdrawals::{check_idempotency_key, parse_withdrawal_uuid};
 
 pub use hub_store::{acting, Acting, DeliveryRow, Scope};
 

@@ -72,13 +72,14 @@ pub struct Page<T> {
     pub next: Option<i64>,
 }
 
-fn check_limit(limit: u32) -> Result<i64, HubError> {
-    if (1..=PAGE_MAX).contains(&limit) {
+/// A page's `limit`: 1 to `max` rows (the rule of every paged read).
+pub(crate) fn check_page_limit(limit: u32, max: u32) -> Result<i64, HubError> {
+    if (1..=max).contains(&limit) {
         Ok(i64::from(limit))
     } else {
         Err(HubError::InvalidArgument {
             field: "limit",
-            rule: format!("limit must be between 1 and {PAGE_MAX}, got {limit}"),
+            rule: format!("limit must be between 1 and {max}, got {limit}"),
         })
     }
 }
@@ -143,7 +144,7 @@ impl Hub {
         cursor: Option<i64>,
         limit: u32,
     ) -> Result<Page<AccountEvent>, HubError> {
-        let limit = check_limit(limit)?;
+        let limit = check_page_limit(limit, PAGE_MAX)?;
         let mut tx = self.store().read().await?;
         let user = tx.user(user_id).await?.ok_or(HubError::UserDoesNotExist)?;
         let rows = tx.account_history(user.id, 0, cursor.unwrap_or(0), limit).await?;
@@ -157,7 +158,7 @@ impl Hub {
 
     /// Up to `limit` sweeps after `cursor` (not abandoned ones), oldest first.
     pub async fn sweeps_page(&self, cursor: Option<i64>, limit: u32) -> Result<Page<SweepEvent>, HubError> {
-        let limit = check_limit(limit)?;
+        let limit = check_page_limit(limit, PAGE_MAX)?;
         let rows = self
             .store()
             .read()

@@ -290,17 +290,12 @@ impl Hub {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, HubError> {
-        if !(1..=DELIVERIES_PAGE_MAX).contains(&limit) {
-            return Err(invalid(
-                "limit",
-                format!("limit must be between 1 and {DELIVERIES_PAGE_MAX}, got {limit}"),
-            ));
-        }
+        let limit = crate::views::check_page_limit(limit, DELIVERIES_PAGE_MAX)?;
         let mut tx = self.store().read().await?;
         if tx.webhook(id).await?.is_none() {
             return Err(no_such_webhook(id));
         }
-        Ok(tx.webhook_deliveries(id, before, i64::from(limit)).await?)
+        Ok(tx.webhook_deliveries(id, before, limit).await?)
     }
 
     /// Delivers the events after `after` again, in order (and enables the
@@ -315,17 +310,9 @@ impl Hub {
         Ok(tx.commit().await?)
     }
 
-    /// The enabled endpoints whose next attempt is due, with the event
-    /// each should get next (none when it is up to date).
-    pub async fn due_webhooks(&self) -> Result<Vec<(WebhookRow, Option<FeedEvent>)>, HubError> {
-        let rows = self.store().read().await?.due_webhooks(self.now_ms()).await?;
-        let mut due = Vec::with_capacity(rows.len());
-        for row in rows {
-            let cursor = u64::try_from(row.cursor).unwrap_or(0);
-            let next = self.feed(cursor, 1, &row.types).await?.into_iter().next();
-            due.push((row, next));
-        }
-        Ok(due)
+    /// The enabled endpoints whose next attempt is due.
+    pub async fn due_webhooks(&self) -> Result<Vec<WebhookRow>, HubError> {
+        Ok(self.store().read().await?.due_webhooks(self.now_ms()).await?)
     }
 
     /// Records an attempt to deliver `event` to `webhook`: acknowledged,

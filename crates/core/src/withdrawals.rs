@@ -144,7 +144,7 @@ enum Prior {
 
 /// A client's idempotency key (a withdrawal's, a transfer batch's): 1 to
 /// [`MAX_IDEMPOTENCY_KEY_CHARS`] printable characters.
-pub(crate) fn check_idempotency_key(key: &str) -> Result<(), HubError> {
+pub fn check_idempotency_key(key: &str) -> Result<(), HubError> {
     if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || key.chars().any(char::is_control) {
         return Err(HubError::InvalidArgument {
             field: "idempotencyKey",

@@ -91,10 +91,8 @@ impl Deliverer {
     /// One round: every due endpoint gets its waiting events, side by side.
     pub async fn round(self: Arc<Self>) -> Result<(), HubError> {
         let mut endpoints = JoinSet::new();
-        for (webhook, next) in self.hub.due_webhooks().await? {
-            if next.is_some() {
-                endpoints.spawn(self.clone().catch_up(webhook));
-            }
+        for webhook in self.hub.due_webhooks().await? {
+            endpoints.spawn(self.clone().catch_up(webhook));
         }
         while let Some(done) = endpoints.join_next().await {
             match done {

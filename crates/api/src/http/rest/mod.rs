@@ -257,18 +257,11 @@ impl Idempotency {
         let Some(key) = headers.get("idempotency-key") else {
             return Ok(None);
         };
+        let refused = |rule: &str| problem(StatusCode::BAD_REQUEST, "EC_UNKNOWN", Some("Idempotency-Key"), rule);
         let key = key
             .to_str()
-            .ok()
-            .filter(|key| !key.is_empty() && key.chars().count() <= 64 && !key.chars().any(char::is_control))
-            .ok_or_else(|| {
-                problem(
-                    StatusCode::BAD_REQUEST,
-                    "EC_UNKNOWN",
-                    Some("Idempotency-Key"),
-                    "Idempotency-Key must be 1 to 64 printable ASCII characters",
-                )
-            })?;
+            .map_err(|_| refused("Idempotency-Key must be printable ASCII"))?;
+        hub_core::check_idempotency_key(key).map_err(|e| refused(&e.to_string()))?;
         Ok(Some(Self {
             key: key.to_owned(),
             operation: operation.to_owned(),
